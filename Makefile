@@ -41,7 +41,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
 CONC_SRC := $(sort $(wildcard tests/concurrency/*.c))
 CONC_BINS := $(patsubst tests/concurrency/%.c,$(BUILD)/tests/concurrency/%,$(CONC_SRC))
 
-.PHONY: all deps test unit run bench clean fmt fmt-check check-deps
+.PHONY: all deps test unit run stop bench clean fmt fmt-check
 
 all: $(BINS) $(UNIT_BIN) $(BENCH_BINS) $(CONC_BINS)
 
@@ -90,7 +90,12 @@ test: deps
 	tests/run.sh
 
 run: deps all
-	tests/lib/run_local.sh
+	contrib/run-local.sh
+
+stop:
+	@if [ -f var/pg/data/PG_VERSION ]; then \
+	  if [ "$$(id -u)" = 0 ]; then runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D $(CURDIR)/var/pg/data stop; \
+	  else /usr/lib/postgresql/15/bin/pg_ctl -D $(CURDIR)/var/pg/data stop; fi; fi
 
 bench: deps all
 	tests/bench/run.sh
