@@ -41,6 +41,11 @@ for bin in build/tests/unit_tests build/san/tests/unit_tests; do
   f=$(sed -nE 's/.*Failing: ([0-9]+).*/\1/p' <<<"$line")
   passed=$((passed + ${p:-0}))
   if [ "$rc" -ne 0 ] || [ "${f:-1}" -ne 0 ]; then fail "$bin" "${f:-1}"; fi
+  # Criterion counts a test that leaks or trips UBSan as passing: look for the reports
+  if printf '%s\n' "$out" | grep -qE 'LeakSanitizer|runtime error:|AddressSanitizer'; then
+    printf '%s\n' "$out" | grep -E -A 15 'LeakSanitizer|runtime error:|AddressSanitizer' | head -n 60
+    fail "$bin: sanitizer report" 1
+  fi
 done
 
 section "PostgreSQL"
