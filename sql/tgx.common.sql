@@ -35,7 +35,7 @@ ON CONFLICT (name) DO NOTHING;
 
 CREATE OR REPLACE FUNCTION tgx.setting(i_name text)
 RETURNS text
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 -- Function: tgx.setting(name)
@@ -56,14 +56,14 @@ COMMENT ON FUNCTION tgx.setting(text) IS 'The text value of a setting of tgx.set
 
 CREATE OR REPLACE FUNCTION tgx.setting_interval(i_name text)
 RETURNS interval
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT tgx.setting(i_name)::interval $$;
 COMMENT ON FUNCTION tgx.setting_interval(text) IS 'A setting of tgx.settings as an interval';
 
 CREATE OR REPLACE FUNCTION tgx.setting_int(i_name text)
 RETURNS integer
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT tgx.setting(i_name)::integer $$;
 COMMENT ON FUNCTION tgx.setting_int(text) IS 'A setting of tgx.settings as an integer';
@@ -98,7 +98,7 @@ COMMENT ON FUNCTION tgx._audit(text, text, text, text, jsonb, jsonb) IS
 
 CREATE OR REPLACE FUNCTION tgx.set_setting(i_name text, i_value text, i_reason text)
 RETURNS void
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 -- Function: tgx.set_setting(name, value, reason)
