@@ -379,8 +379,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 -- Function: tgx.resume_job(job_id, reason, now)
 --     Resumes a paused job: status paused -> pending.  A time schedule gets its
---     next_fire_at recomputed by tgx._schedule_resume (misfire policy applies to
---     the runs missed while paused); a condition trigger is checked again at once.
+--     next_fire_at recomputed by tgx._schedule_resume: the first run after now
+--     (runs missed while paused are not fired); a condition trigger is checked
+--     again at once.
 -- Parameters:
 --     i_job_id - the job
 --     i_reason - why (kept in tgx.audit_log)
