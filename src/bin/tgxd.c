@@ -4,6 +4,7 @@
 #include "tgx/cli.h"
 #include "tgx/log.h"
 #include "tgx/migrate.h"
+#include "tgx/roles.h"
 
 #ifndef TGX_VERSION
 #define TGX_VERSION "0.0.0"
@@ -12,6 +13,9 @@
 /* One row per subcommand; `serve`, `keys` ... are added here. */
 static const struct tgx_cli_command commands[] = {
     {"migrate", tgx_migrate_command, "apply migrations/ then reload sql/ into the database"},
+    {"serve", tgx_serve_command, "run the server roles (--roles=api) until SIGTERM or SIGINT"},
+    {"keys", tgx_keys_command, "create an API key: keys create --owner ADDRESS [--admin] [--rate-limit N]"},
+    {"routes", tgx_routes_command, "print the REST routes, one METHOD PATTERN line each, sorted"},
 };
 
 static const struct tgx_cli_program program = {

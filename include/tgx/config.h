@@ -1,0 +1,102 @@
+/* config.h: the settings of `tgxd serve` as one declarative table: defaults, a config file, the
+ * environment (TGX_<NAME>) and the command line (--name), with bounds checked in one place. */
+#ifndef TGX_CONFIG_H
+#define TGX_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "tgx/buf.h"
+#include "tgx/cli.h"
+#include "tgx/err.h"
+
+/* Every setting.  Strings and lists are owned by the config (tgx_config_cleanup frees them). */
+struct tgx_config {
+    char *config_file;               /* the file read (--config, TGX_CONFIG); NULL: none */
+    char *listen;                    /* HOST:PORT of the HTTP server */
+    char *database_url;              /* libpq URL */
+    char *roles;                     /* "api" (or "all", the same for now) */
+    long threads;                    /* libmicrohttpd thread pool */
+    long connection_limit;           /* simultaneous HTTP connections */
+    long body_limit;                 /* bytes */
+    long json_depth;                 /* nesting levels */
+    char *instance_id;               /* this instance's name for shared rate limits; NULL: host-pid */
+    long auth_cache_ms;              /* API key answers cached */
+    long ratelimit_sync_ms;          /* rate-limit counts shared every ... */
+    long ws_ping_ms;                 /* WebSocket ping period */
+    long ws_timeout_ms;              /* silent WebSocket clients dropped after */
+    long ws_max_clients;             /* simultaneous WebSocket clients */
+    long db_pool;                    /* database connections of the api role */
+    long db_wait_ms;                 /* longest wait for a free connection before 503 */
+    long statement_timeout_ms;       /* per statement; 0: none */
+    long time_lookahead;             /* GET /api/jobs/time default look-ahead, seconds */
+    struct tgx_strv rpc;             /* CHAIN_ID=URL */
+    char *keeper_fee_wei;            /* decimal wei added to every fee estimate */
+    struct tgx_strv default_fee_wei; /* CHAIN_ID=WEI, or WEI for every chain */
+    char *fee_from_address;          /* eth_estimateGas "from" */
+    long rpc_timeout_ms;             /* one JSON-RPC call */
+    char *log_level;                 /* error, warning, info, debug */
+};
+
+/* Kinds of setting. */
+enum tgx_config_type {
+    TGX_CONFIG_STRING = 0, /* any text (an empty value unsets it) */
+    TGX_CONFIG_INT = 1,    /* a whole number within [min, max]; sizes accept k/M/G suffixes */
+    TGX_CONFIG_LIST =
+        2, /* repeatable: one value per option / file line, comma-separated in the environment */
+};
+
+/* One row of the table. */
+struct tgx_config_param {
+    const char *name; /* "listen": file key; option --listen (underscores become dashes); env TGX_LISTEN */
+    enum tgx_config_type type;
+    size_t offset;       /* of the field in struct tgx_config */
+    long min, max;       /* bounds of an INT */
+    const char *def;     /* default as text; NULL: none */
+    const char *metavar; /* what the value looks like, for the documentation ("HOST:PORT") */
+    const char *help;    /* documentation: sentences, lines separated by '\n' */
+    /* optional check of one value: 0, or -TGX_ERR_INVAL with a message in ERR */
+    int (*validate)(const char *value, char *err, size_t errlen);
+};
+
+/* The table and its length. */
+extern const struct tgx_config_param tgx_config_params[];
+extern const size_t tgx_config_nparams;
+
+/* Fill C with the defaults (the table's def strings). */
+void tgx_config_init(struct tgx_config *c);
+/* Free everything C owns; C is zeroed. */
+void tgx_config_cleanup(struct tgx_config *c);
+/* The row of NAME (file key or option name; '-' and '_' are equal), or NULL. */
+const struct tgx_config_param *tgx_config_find(const char *name);
+/* Set one setting from text (a LIST appends).  -TGX_ERR_INVAL with one line appended to ERR. */
+int tgx_config_set(struct tgx_config *c, const struct tgx_config_param *p, const char *value,
+                   struct tgx_buf *err) TGX_MUSTCHECK;
+/* Read "name = value" lines of file PATH.  -TGX_ERR_IO / -TGX_ERR_INVAL with "PATH:LINE: ..." in ERR. */
+int tgx_config_load_file(struct tgx_config *c, const char *path, struct tgx_buf *err) TGX_MUSTCHECK;
+/* Apply every TGX_<NAME> environment variable that is set.  -TGX_ERR_INVAL with ERR. */
+int tgx_config_load_env(struct tgx_config *c, struct tgx_buf *err) TGX_MUSTCHECK;
+
+/* What the command line asked besides settings. */
+struct tgx_config_cli {
+    bool print_config; /* --print-config: write the annotated sample and exit */
+    bool help;         /* --help */
+};
+
+/*
+ * The whole load of `tgxd serve`: defaults, then the config file (--config or TGX_CONFIG), then
+ * the environment, then the options of ARGV (ARGV[0] is the command name; no operands allowed).
+ * Returns 0, TGX_EXIT_USAGE after writing one line "WHO: ..." to io->err (bad option, bad value),
+ * or TGX_EXIT_FAILURE for an unreadable file.
+ */
+int tgx_config_parse_args(struct tgx_config *c, const char *who, int argc, char **argv,
+                          const struct tgx_cli_io *io, struct tgx_config_cli *cli /* OUT */) TGX_MUSTCHECK;
+/* Write the annotated sample configuration (contrib/tgxd.conf.sample is exactly this text). */
+void tgx_config_write_sample(FILE *out);
+/* Write the options of the table for --help. */
+void tgx_config_write_usage(FILE *out);
+/* Split C->listen into HOST (HOSTLEN bytes) and PORT; -TGX_ERR_INVAL for a malformed value. */
+int tgx_config_listen(const struct tgx_config *c, char *host, size_t hostlen, unsigned *port) TGX_MUSTCHECK;
+
+#endif

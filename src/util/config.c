@@ -1,0 +1,601 @@
+/* config.c: the settings of `tgxd serve` as one declarative table (pgbouncer's bouncer_params[],
+ * redis's static_configs[]): defaults < config file < environment < command line. */
+#include "tgx/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tgx/log.h"
+
+#define OFF(field) offsetof(struct tgx_config, field)
+
+static int check_listen(const char *v, char *err, size_t errlen);
+static int check_roles(const char *v, char *err, size_t errlen);
+static int check_rpc(const char *v, char *err, size_t errlen);
+static int check_wei(const char *v, char *err, size_t errlen);
+static int check_default_fee(const char *v, char *err, size_t errlen);
+static int check_address(const char *v, char *err, size_t errlen);
+static int check_log_level(const char *v, char *err, size_t errlen);
+
+/* clang-format off */
+const struct tgx_config_param tgx_config_params[] = {
+    {"listen", TGX_CONFIG_STRING, OFF(listen), 0, 0, "127.0.0.1:9002", "HOST:PORT",
+     "Address and TCP port of the HTTP server (HOST is numeric: 127.0.0.1, 0.0.0.0, ::).", check_listen},
+    {"database_url", TGX_CONFIG_STRING, OFF(database_url), 0, 0, NULL, "URL",
+     "The PostgreSQL database (postgresql://user:password@host:port/dbname or a key=value string),\n"
+     "migrated with `tgxd migrate`.  Required.", NULL},
+    {"roles", TGX_CONFIG_STRING, OFF(roles), 0, 0, "api", "LIST",
+     "Roles this process runs: api (REST, WebSocket, /metrics).  all is the same as api for now.", check_roles},
+    {"threads", TGX_CONFIG_INT, OFF(threads), 1, 64, "2", "N",
+     "Threads of the HTTP server's epoll thread pool.", NULL},
+    {"connection_limit", TGX_CONFIG_INT, OFF(connection_limit), 1, 1000000, "10000", "N",
+     "Simultaneous HTTP connections accepted.", NULL},
+    {"body_limit", TGX_CONFIG_INT, OFF(body_limit), 1024, 1073741824, "1M", "BYTES",
+     "Largest request body accepted (413 beyond); k, M and G suffixes are accepted.", NULL},
+    {"json_depth", TGX_CONFIG_INT, OFF(json_depth), 2, 1000, "32", "N",
+     "Deepest nesting of a JSON request body accepted (400 beyond).", NULL},
+    {"instance_id", TGX_CONFIG_STRING, OFF(instance_id), 0, 0, NULL, "NAME",
+     "This instance's name in the shared rate-limit counts (tgx.rate_limit_counters); default\n"
+     "<hostname>-<pid>.  Give each tgxd serving one database a different name.", NULL},
+    {"auth_cache_ms", TGX_CONFIG_INT, OFF(auth_cache_ms), 0, 3600000, "5000", "MS",
+     "How long the answer about an API key (valid or not) is cached, in milliseconds.", NULL},
+    {"ratelimit_sync_ms", TGX_CONFIG_INT, OFF(ratelimit_sync_ms), 10, 60000, "250", "MS",
+     "How often per-key request counts are shared with the other instances, in milliseconds.", NULL},
+    {"ws_ping_ms", TGX_CONFIG_INT, OFF(ws_ping_ms), 1000, 3600000, "54000", "MS",
+     "WebSocket ping period, in milliseconds.", NULL},
+    {"ws_timeout_ms", TGX_CONFIG_INT, OFF(ws_timeout_ms), 1000, 3600000, "60000", "MS",
+     "A WebSocket client silent this long is dropped, in milliseconds.", NULL},
+    {"ws_max_clients", TGX_CONFIG_INT, OFF(ws_max_clients), 1, 1000000, "10000", "N",
+     "Simultaneous WebSocket clients accepted.", NULL},
+    {"db_pool", TGX_CONFIG_INT, OFF(db_pool), 1, 1000, "8", "N",
+     "Database connections of the api role (opened on demand).", NULL},
+    {"db_wait_ms", TGX_CONFIG_INT, OFF(db_wait_ms), 0, 600000, "2000", "MS",
+     "Longest wait of a request for a free database connection before it is answered 503.", NULL},
+    {"statement_timeout_ms", TGX_CONFIG_INT, OFF(statement_timeout_ms), 0, 3600000, "30000", "MS",
+     "statement_timeout of the api role's connections (0: none); a request that hits it gets 503.", NULL},
+    {"time_lookahead", TGX_CONFIG_INT, OFF(time_lookahead), 0, 86400, "40", "SECONDS",
+     "Default look-ahead of GET /api/jobs/time (time jobs due within it are listed).", NULL},
+    {"rpc", TGX_CONFIG_LIST, OFF(rpc), 0, 0, NULL, "CHAIN_ID=URL",
+     "JSON-RPC endpoint of a chain, for GET /api/fees (eth_estimateGas, eth_gasPrice).\n"
+     "Repeatable; the environment takes a comma-separated list (TGX_RPC=\"1=https://a,10=https://b\").", check_rpc},
+    {"keeper_fee_wei", TGX_CONFIG_STRING, OFF(keeper_fee_wei), 0, 0, "2000000000000", "WEI",
+     "Keeper fee added to every estimate of GET /api/fees, in wei.", check_wei},
+    {"default_fee_wei", TGX_CONFIG_LIST, OFF(default_fee_wei), 0, 0, NULL, "[CHAIN_ID=]WEI",
+     "Fee of GET /api/fees when a chain has no RPC or its node does not answer (the keeper fee is\n"
+     "added): CHAIN_ID=WEI for one chain, a bare WEI for every other chain (default 1000000000000000,\n"
+     "0.001 ETH).  Repeatable.", check_default_fee},
+    {"fee_from_address", TGX_CONFIG_STRING, OFF(fee_from_address), 0, 0,
+     "0x0000000000000000000000000000000000000001", "ADDRESS",
+     "The \"from\" address of eth_estimateGas (the original used its task execution address).", check_address},
+    {"rpc_timeout_ms", TGX_CONFIG_INT, OFF(rpc_timeout_ms), 100, 600000, "5000", "MS",
+     "Longest JSON-RPC call of the fee estimator, in milliseconds.", NULL},
+    {"log_level", TGX_CONFIG_STRING, OFF(log_level), 0, 0, "info", "LEVEL",
+     "Log threshold: error, warning, info or debug (TGX_LOG_LEVEL is read first, by every command).",
+     check_log_level},
+};
+/* clang-format on */
+const size_t tgx_config_nparams = sizeof tgx_config_params / sizeof tgx_config_params[0];
+
+/* ---------------------------------------------------------------------------------------------
+ * Checks of single values
+ * ------------------------------------------------------------------------------------------- */
+
+static int check_listen(const char *v, char *err, size_t errlen)
+{
+    const char *colon = strrchr(v, ':');
+    char *end;
+    if (colon == NULL || colon == v || colon[1] == '\0') {
+        snprintf(err, errlen, "expected HOST:PORT");
+        return -TGX_ERR_INVAL;
+    }
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (errno != 0 || *end != '\0' || port < 0 || port > 65535 || !isdigit((unsigned char)colon[1])) {
+        snprintf(err, errlen, "the port must be a number from 0 to 65535");
+        return -TGX_ERR_INVAL;
+    }
+    return 0;
+}
+
+static int check_roles(const char *v, char *err, size_t errlen)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *save = NULL, *r = strtok_r(buf, ",", &save); r != NULL; r = strtok_r(NULL, ",", &save)) {
+        while (*r == ' ')
+            r++;
+        if (strcmp(r, "api") != 0 && strcmp(r, "all") != 0) {
+            snprintf(err, errlen, "unknown role \"%s\" (known: api, all)", r);
+            return -TGX_ERR_INVAL;
+        }
+    }
+    return 0;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+static int check_rpc(const char *v, char *err, size_t errlen)
+{
+    const char *eq = strchr(v, '=');
+    if (eq == NULL || !all_digits(v, (size_t)(eq - v)) ||
+        (strncmp(eq + 1, "http://", 7) != 0 && strncmp(eq + 1, "https://", 8) != 0)) {
+        snprintf(err, errlen, "expected CHAIN_ID=URL with an http:// or https:// URL");
+        return -TGX_ERR_INVAL;
+    }
+    return 0;
+}
+
+static int check_wei(const char *v, char *err, size_t errlen)
+{
+    if (!all_digits(v, strlen(v)) || strlen(v) > 78) {
+        snprintf(err, errlen, "expected a whole number of wei");
+        return -TGX_ERR_INVAL;
+    }
+    return 0;
+}
+
+static int check_default_fee(const char *v, char *err, size_t errlen)
+{
+    const char *eq = strchr(v, '=');
+    if (eq != NULL && !all_digits(v, (size_t)(eq - v))) {
+        snprintf(err, errlen, "expected CHAIN_ID=WEI or WEI");
+        return -TGX_ERR_INVAL;
+    }
+    return check_wei(eq != NULL ? eq + 1 : v, err, errlen);
+}
+
+static int check_address(const char *v, char *err, size_t errlen)
+{
+    bool ok = strlen(v) == 42 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+    for (size_t i = 2; ok && i < 42; i++)
+        ok = isxdigit((unsigned char)v[i]);
+    if (!ok) {
+        snprintf(err, errlen, "expected an address, 0x followed by 40 hex digits");
+        return -TGX_ERR_INVAL;
+    }
+    return 0;
+}
+
+static int check_log_level(const char *v, char *err, size_t errlen)
+{
+    enum tgx_log_level l;
+    if (tgx_log_parse_level(v, &l) < 0) {
+        snprintf(err, errlen, "expected error, warning, info or debug");
+        return -TGX_ERR_INVAL;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The table at work
+ * ------------------------------------------------------------------------------------------- */
+
+static char **str_field(struct tgx_config *c, const struct tgx_config_param *p)
+{
+    return (char **)((char *)c + p->offset);
+}
+
+static long *int_field(struct tgx_config *c, const struct tgx_config_param *p)
+{
+    return (long *)((char *)c + p->offset);
+}
+
+static struct tgx_strv *list_field(struct tgx_config *c, const struct tgx_config_param *p)
+{
+    return (struct tgx_strv *)((char *)c + p->offset);
+}
+
+/* The value of an INT setting: digits with an optional k/M/G (x1024) suffix. */
+static int parse_int(const char *v, long *out)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || !isdigit((unsigned char)v[0]))
+        return -TGX_ERR_INVAL;
+    long long mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024;
+    else if (*end == 'M')
+        mul = 1024 * 1024;
+    else if (*end == 'G')
+        mul = 1024LL * 1024 * 1024;
+    if (mul != 1)
+        end++;
+    if (*end != '\0' || x > LONG_MAX / mul)
+        return -TGX_ERR_INVAL;
+    *out = (long)(x * mul);
+    return 0;
+}
+
+const struct tgx_config_param *tgx_config_find(const char *name)
+{
+    for (size_t i = 0; i < tgx_config_nparams; i++) {
+        const char *a = tgx_config_params[i].name, *b = name;
+        while (*a != '\0' && (*a == *b || (*a == '_' && *b == '-')))
+            a++, b++;
+        if (*a == '\0' && *b == '\0')
+            return &tgx_config_params[i];
+    }
+    return NULL;
+}
+
+int tgx_config_set(struct tgx_config *c, const struct tgx_config_param *p, const char *value,
+                   struct tgx_buf *err)
+{
+    char msg[200] = "";
+    if (p->validate != NULL && value[0] != '\0' && p->validate(value, msg, sizeof msg) < 0) {
+        tgx_buf_printf(err, "invalid value \"%s\" for %s: %s", value, p->name, msg);
+        return -TGX_ERR_INVAL;
+    }
+    switch (p->type) {
+    case TGX_CONFIG_STRING: {
+        char **f = str_field(c, p);
+        char *copy = value[0] != '\0' ? strdup(value) : NULL;
+        if (value[0] != '\0' && copy == NULL) {
+            tgx_buf_puts(err, "out of memory");
+            return -TGX_ERR_NOMEM;
+        }
+        free(*f);
+        *f = copy;
+        return 0;
+    }
+    case TGX_CONFIG_INT: {
+        long v;
+        if (parse_int(value, &v) < 0 || v < p->min || v > p->max) {
+            tgx_buf_printf(err, "invalid value \"%s\" for %s: expected a whole number from %ld to %ld", value,
+                           p->name, p->min, p->max);
+            return -TGX_ERR_INVAL;
+        }
+        *int_field(c, p) = v;
+        return 0;
+    }
+    case TGX_CONFIG_LIST:
+        if (value[0] == '\0')
+            return 0;
+        if (tgx_strv_push(list_field(c, p), value) < 0) {
+            tgx_buf_puts(err, "out of memory");
+            return -TGX_ERR_NOMEM;
+        }
+        return 0;
+    }
+    return -TGX_ERR_INVAL;
+}
+
+void tgx_config_init(struct tgx_config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < tgx_config_nparams; i++) {
+        const struct tgx_config_param *p = &tgx_config_params[i];
+        if (p->type == TGX_CONFIG_LIST)
+            tgx_strv_init(list_field(c, p));
+        if (p->def == NULL)
+            continue;
+        struct tgx_buf err;
+        tgx_buf_init(&err);
+        if (tgx_config_set(c, p, p->def, &err) < 0)
+            tgx_log_error("config", "bad default of %s: %s", p->name, tgx_buf_str(&err));
+        tgx_buf_cleanup(&err);
+    }
+}
+
+void tgx_config_cleanup(struct tgx_config *c)
+{
+    for (size_t i = 0; i < tgx_config_nparams; i++) {
+        const struct tgx_config_param *p = &tgx_config_params[i];
+        if (p->type == TGX_CONFIG_STRING)
+            free(*str_field(c, p));
+        else if (p->type == TGX_CONFIG_LIST)
+            tgx_strv_cleanup(list_field(c, p));
+    }
+    free(c->config_file);
+    memset(c, 0, sizeof *c);
+}
+
+/* Empty a LIST setting before a later source gives it anew. */
+static void list_reset(struct tgx_config *c, const struct tgx_config_param *p)
+{
+    tgx_strv_cleanup(list_field(c, p));
+    tgx_strv_init(list_field(c, p));
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+int tgx_config_load_file(struct tgx_config *c, const char *path, struct tgx_buf *err)
+{
+    struct tgx_buf text;
+    tgx_buf_init(&text);
+    if (tgx_buf_read_file(&text, path) < 0) {
+        tgx_buf_printf(err, "could not read configuration file \"%s\": %s", path, strerror(errno));
+        tgx_buf_cleanup(&text);
+        return -TGX_ERR_IO;
+    }
+    bool seen[sizeof tgx_config_params / sizeof tgx_config_params[0]] = {false};
+    int rc = 0, lineno = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text.data, "\n", &save); line != NULL && rc == 0;
+         line = strtok_r(NULL, "\n", &save)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        char *l = trim(line);
+        if (*l == '\0')
+            continue;
+        char *eq = strchr(l, '=');
+        if (eq == NULL) {
+            tgx_buf_printf(err, "%s:%d: expected \"name = value\"", path, lineno);
+            rc = -TGX_ERR_INVAL;
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(l), *value = trim(eq + 1);
+        size_t vn = strlen(value);
+        if (vn >= 2 && value[0] == '"' && value[vn - 1] == '"') {
+            value[vn - 1] = '\0';
+            value++;
+        }
+        const struct tgx_config_param *p = tgx_config_find(name);
+        if (p == NULL) {
+            tgx_buf_printf(err, "%s:%d: unknown setting \"%s\"", path, lineno, name);
+            rc = -TGX_ERR_INVAL;
+            break;
+        }
+        size_t idx = (size_t)(p - tgx_config_params);
+        if (p->type == TGX_CONFIG_LIST && !seen[idx])
+            list_reset(c, p);
+        seen[idx] = true;
+        struct tgx_buf e;
+        tgx_buf_init(&e);
+        rc = tgx_config_set(c, p, value, &e);
+        if (rc < 0)
+            tgx_buf_printf(err, "%s:%d: %s", path, lineno, tgx_buf_str(&e));
+        tgx_buf_cleanup(&e);
+    }
+    tgx_buf_cleanup(&text);
+    return rc;
+}
+
+/* "TGX_" + NAME in upper case into OUT. */
+static void env_name(const char *name, char *out, size_t outlen)
+{
+    size_t o = (size_t)snprintf(out, outlen, "TGX_");
+    for (const char *p = name; *p != '\0' && o + 1 < outlen; p++)
+        out[o++] = (char)toupper((unsigned char)*p);
+    out[o] = '\0';
+}
+
+int tgx_config_load_env(struct tgx_config *c, struct tgx_buf *err)
+{
+    for (size_t i = 0; i < tgx_config_nparams; i++) {
+        const struct tgx_config_param *p = &tgx_config_params[i];
+        char name[64];
+        env_name(p->name, name, sizeof name);
+        const char *v = getenv(name);
+        if (v == NULL)
+            continue;
+        struct tgx_buf e;
+        tgx_buf_init(&e);
+        int rc = 0;
+        if (p->type == TGX_CONFIG_LIST) {
+            list_reset(c, p);
+            char *copy = strdup(v);
+            char *save = NULL;
+            for (char *item = copy != NULL ? strtok_r(copy, ",", &save) : NULL; item != NULL && rc == 0;
+                 item = strtok_r(NULL, ",", &save))
+                rc = tgx_config_set(c, p, trim(item), &e);
+            if (copy == NULL)
+                rc = -TGX_ERR_NOMEM;
+            free(copy);
+        } else {
+            rc = tgx_config_set(c, p, v, &e);
+        }
+        if (rc < 0) {
+            tgx_buf_printf(err, "%s: %s", name, tgx_buf_str(&e));
+            tgx_buf_cleanup(&e);
+            return rc;
+        }
+        tgx_buf_cleanup(&e);
+    }
+    return 0;
+}
+
+enum { OPT_PRINT_CONFIG = 1000, OPT_CONFIG, OPT_HELP, OPT_PARAM0 = 2000 };
+
+/* The long options: the table's names with dashes, plus --config, --print-config and --help. */
+static struct option *build_options(char names[][48])
+{
+    struct option *o = calloc(tgx_config_nparams + 4, sizeof *o);
+    if (o == NULL)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < tgx_config_nparams; i++) {
+        snprintf(names[i], 48, "%s", tgx_config_params[i].name);
+        for (char *p = names[i]; *p != '\0'; p++)
+            if (*p == '_')
+                *p = '-';
+        o[n++] = (struct option){names[i], required_argument, NULL, OPT_PARAM0 + (int)i};
+    }
+    o[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+    o[n++] = (struct option){"print-config", no_argument, NULL, OPT_PRINT_CONFIG};
+    o[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    return o;
+}
+
+int tgx_config_parse_args(struct tgx_config *c, const char *who, int argc, char **argv,
+                          const struct tgx_cli_io *io, struct tgx_config_cli *cli)
+{
+    memset(cli, 0, sizeof *cli);
+    char names[sizeof tgx_config_params / sizeof tgx_config_params[0]][48];
+    struct option *opts = build_options(names);
+    /* the options in order, applied after the file and the environment */
+    int *which = calloc((size_t)argc + 1, sizeof *which);
+    const char **values = calloc((size_t)argc + 1, sizeof *values);
+    int nset = 0, rc = 0;
+    const char *file = getenv("TGX_CONFIG");
+    if (opts == NULL || which == NULL || values == NULL) {
+        fprintf(io->err, "%s: out of memory\n", who);
+        rc = TGX_EXIT_FAILURE;
+        goto out;
+    }
+    struct tgx_cli_parser parser;
+    tgx_cli_parser_init(&parser, who, argc, argv, "h", opts, io);
+    for (int opt; (opt = tgx_cli_next(&parser)) != TGX_CLI_END;) {
+        if (opt == TGX_CLI_ERROR) {
+            rc = TGX_EXIT_USAGE;
+            goto out;
+        } else if (opt == OPT_HELP || opt == 'h') {
+            cli->help = true;
+        } else if (opt == OPT_PRINT_CONFIG) {
+            cli->print_config = true;
+        } else if (opt == OPT_CONFIG) {
+            file = parser.optarg;
+        } else {
+            which[nset] = opt - OPT_PARAM0;
+            values[nset++] = parser.optarg;
+        }
+    }
+    if (parser.optind < argc) {
+        rc = tgx_cli_unexpected(&parser, argv[parser.optind]);
+        goto out;
+    }
+    if (cli->help || cli->print_config)
+        goto out;
+
+    struct tgx_buf err;
+    tgx_buf_init(&err);
+    if (file != NULL && file[0] != '\0') {
+        free(c->config_file);
+        c->config_file = strdup(file);
+        int frc = tgx_config_load_file(c, file, &err);
+        if (frc < 0) {
+            fprintf(io->err, "%s: %s\n", who, tgx_buf_str(&err));
+            rc = frc == -TGX_ERR_IO ? TGX_EXIT_FAILURE : TGX_EXIT_USAGE;
+            tgx_buf_cleanup(&err);
+            goto out;
+        }
+    }
+    if (tgx_config_load_env(c, &err) < 0) {
+        fprintf(io->err, "%s: %s\n", who, tgx_buf_str(&err));
+        rc = TGX_EXIT_USAGE;
+        tgx_buf_cleanup(&err);
+        goto out;
+    }
+    bool reset[sizeof tgx_config_params / sizeof tgx_config_params[0]] = {false};
+    for (int i = 0; i < nset; i++) {
+        const struct tgx_config_param *p = &tgx_config_params[which[i]];
+        if (p->type == TGX_CONFIG_LIST && !reset[which[i]]) {
+            list_reset(c, p);
+            reset[which[i]] = true;
+        }
+        if (tgx_config_set(c, p, values[i], &err) < 0) {
+            fprintf(io->err, "%s: %s\n", who, tgx_buf_str(&err));
+            rc = TGX_EXIT_USAGE;
+            break;
+        }
+    }
+    tgx_buf_cleanup(&err);
+out:
+    free(opts);
+    free(which);
+    free(values);
+    return rc;
+}
+
+void tgx_config_write_sample(FILE *out)
+{
+    fputs("# tgxd.conf: the settings of `tgxd serve`, with their defaults.\n"
+          "#\n"
+          "# Generated from the configuration table (src/util/config.c) by `tgxd serve --print-config`,\n"
+          "# so it cannot drift from the code.  Every setting can be given here (read with\n"
+          "# `tgxd serve --config FILE`, or TGX_CONFIG=FILE), in the environment as TGX_<NAME>, or on the\n"
+          "# command line as --name (underscores become dashes).  The command line wins over the\n"
+          "# environment, which wins over this file.  Lines are \"name = value\"; # starts a comment.\n"
+          "# Repeatable settings take one line per value here, a comma-separated list in the\n"
+          "# environment, and a repeated option on the command line.\n",
+          out);
+    for (size_t i = 0; i < tgx_config_nparams; i++) {
+        const struct tgx_config_param *p = &tgx_config_params[i];
+        char opt[48], env[64];
+        snprintf(opt, sizeof opt, "%s", p->name);
+        for (char *q = opt; *q != '\0'; q++)
+            if (*q == '_')
+                *q = '-';
+        env_name(p->name, env, sizeof env);
+        fprintf(out, "\n# --%s %s  (%s)%s\n", opt, p->metavar, env,
+                p->type == TGX_CONFIG_LIST ? ", repeatable" : "");
+        for (const char *h = p->help; *h != '\0';) {
+            const char *nl = strchr(h, '\n');
+            size_t n = nl != NULL ? (size_t)(nl - h) : strlen(h);
+            fprintf(out, "# %.*s\n", (int)n, h);
+            h += n + (nl != NULL);
+        }
+        if (p->def != NULL)
+            fprintf(out, "#%s = %s\n", p->name, p->def);
+        else
+            fprintf(out, "#%s =\n", p->name);
+    }
+}
+
+void tgx_config_write_usage(FILE *out)
+{
+    fputs("Options (also TGX_<NAME> in the environment, or NAME = VALUE in --config FILE):\n", out);
+    for (size_t i = 0; i < tgx_config_nparams; i++) {
+        const struct tgx_config_param *p = &tgx_config_params[i];
+        char opt[96];
+        snprintf(opt, sizeof opt, "--%s %s", p->name, p->metavar);
+        for (char *q = opt + 2; *q != ' ' && *q != '\0'; q++)
+            if (*q == '_')
+                *q = '-';
+        const char *nl = strchr(p->help, '\n');
+        int n = nl != NULL ? (int)(nl - p->help) : (int)strlen(p->help);
+        fprintf(out, "  %-34s %.*s%s\n", opt, n, p->help, p->def != NULL ? "" : "");
+        if (p->def != NULL)
+            fprintf(out, "  %-34s (default %s)\n", "", p->def);
+    }
+    fputs("  --config FILE                      read settings from FILE (TGX_CONFIG)\n"
+          "  --print-config                     print the annotated sample configuration and exit\n"
+          "  -h, --help                         print this help and exit\n",
+          out);
+}
+
+int tgx_config_listen(const struct tgx_config *c, char *host, size_t hostlen, unsigned *port)
+{
+    char msg[128];
+    if (c->listen == NULL || check_listen(c->listen, msg, sizeof msg) < 0)
+        return -TGX_ERR_INVAL;
+    const char *colon = strrchr(c->listen, ':');
+    size_t n = (size_t)(colon - c->listen);
+    const char *h = c->listen;
+    if (n >= 2 && h[0] == '[' && h[n - 1] == ']') { /* [::1]:9002 */
+        h++;
+        n -= 2;
+    }
+    if (n + 1 > hostlen)
+        return -TGX_ERR_INVAL;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    *port = (unsigned)strtoul(colon + 1, NULL, 10);
+    return 0;
+}
