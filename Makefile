@@ -40,10 +40,11 @@ BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
 CONC_SRC := $(sort $(wildcard tests/concurrency/*.c))
 CONC_BINS := $(patsubst tests/concurrency/%.c,$(BUILD)/tests/concurrency/%,$(CONC_SRC))
+FUZZ_REPLAY := $(BUILD)/tests/fuzz_replay
 
-.PHONY: all deps test unit run stop bench clean fmt fmt-check
+.PHONY: all deps test unit run stop bench fuzz clean fmt fmt-check
 
-all: $(BINS) $(UNIT_BIN) $(BENCH_BINS) $(CONC_BINS)
+all: $(BINS) $(UNIT_BIN) $(FUZZ_REPLAY) $(BENCH_BINS) $(CONC_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,16 +68,36 @@ $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
 $(BUILD)/tests/concurrency/%: $(BUILD)/tests/concurrency/%.o $(LIB)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
-unit: $(UNIT_BIN)
+# the fuzz harness, replayed over its kept corpus by `make test` (gcc, plain and ASan+UBSan)
+$(FUZZ_REPLAY): $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/fuzz/fuzz_job_body.o $(LIB)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/fuzz/fuzz_job_body.o $(LIB) $(PKG_LIBS)
+
+unit: $(UNIT_BIN) $(FUZZ_REPLAY)
+
+# `make fuzz`: the real libFuzzer binary (clang), run FUZZ_SECONDS (60) from the kept corpus;
+# new interesting inputs land in build/fuzz-new (copy crashes into tests/fuzz/corpus)
+build/fuzz/fuzz_job_body: tests/fuzz/fuzz_job_body.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang $(STD) -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined $(DEFS) -Iinclude $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz:
+	@command -v clang >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q clang >/dev/null; } || \
+	  { echo "fuzz: clang is missing; run as root: apt-get install -y clang"; exit 1; }
+	$(MAKE) build/fuzz/fuzz_job_body
+	@mkdir -p build/fuzz-new
+	build/fuzz/fuzz_job_body -max_total_time=$${FUZZ_SECONDS:-60} -max_len=4096 build/fuzz-new tests/fuzz/corpus
 
 # Debian packages the build, the tests and the local stack need
-DEB_PKGS := build-essential pkg-config clang-format valgrind xxd \
+DEB_PKGS := build-essential pkg-config clang-format valgrind curl wrk \
             postgresql-15 postgresql-client-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
             postgresql-15-plpgsql-check \
             libpq-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libssl-dev libsecp256k1-dev \
             uuid-dev nettle-dev libcriterion-dev
 
 deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null || exit 1; \
+	  else echo "deps: node and npm are missing; run as root: apt-get install -y nodejs npm"; exit 1; fi; }
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -99,6 +120,7 @@ stop:
 
 bench: deps all
 	tests/bench/run.sh
+	tests/bench/api.sh
 
 fmt:
 	clang-format -i $(shell git ls-files '*.c' '*.h')

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # tests/run.sh: the whole test suite; `make test` builds everything, then runs this.
 #
-#  1. Criterion unit tests, plain and under ASan+UBSan (build/san)
-#  2. a throwaway PostgreSQL 15 cluster (tests/lib/pgtest.sh), migrated with `tgxd migrate`
+#  1. a throwaway PostgreSQL 15 cluster (tests/lib/pgtest.sh), migrated with `tgxd migrate`
+#  2. Criterion unit tests, plain and under ASan+UBSan (build/san); the ones that need a
+#     database get TGX_TEST_DATABASE_URL
 #  3. pgTAP tests of the SQL API (tests/sql/*.sql) with pg_prove
 #  4. plpgsql_check over every PL/pgSQL function of schema tgx
-#  5. script tests printing TAP: migrations (tests/migrate/*.sh) and concurrency (tests/concurrency/run.sh)
+#  5. script tests printing TAP: migrations (tests/migrate/*.sh), concurrency
+#     (tests/concurrency/run.sh), fuzz corpus replay (tests/fuzz/run.sh), the REST API against a
+#     real tgxd (tests/api/run.sh) and the SDK end to end with anvil (tests/e2e/run.sh)
 #
 # Ends with one line "N passed, N failed" and a non-zero status when anything failed.
 set -uo pipefail
@@ -30,24 +33,6 @@ count_tap() {
   return 0
 }
 
-section "unit tests (Criterion)"
-for bin in build/tests/unit_tests build/san/tests/unit_tests; do
-  if [ ! -x "$bin" ]; then fail "$bin missing" 1; continue; fi
-  out=$("$bin" --jobs 2 2>&1)
-  rc=$?
-  printf '%s\n' "$out" | grep -vE '^\[----\]|^$' | tail -n 20
-  line=$(printf '%s\n' "$out" | grep 'Synthesis:' | tail -n 1)
-  p=$(sed -nE 's/.*Passing: ([0-9]+).*/\1/p' <<<"$line")
-  f=$(sed -nE 's/.*Failing: ([0-9]+).*/\1/p' <<<"$line")
-  passed=$((passed + ${p:-0}))
-  if [ "$rc" -ne 0 ] || [ "${f:-1}" -ne 0 ]; then fail "$bin" "${f:-1}"; fi
-  # Criterion counts a test that leaks or trips UBSan as passing: look for the reports
-  if printf '%s\n' "$out" | grep -qE 'LeakSanitizer|runtime error:|AddressSanitizer'; then
-    printf '%s\n' "$out" | grep -E -A 15 'LeakSanitizer|runtime error:|AddressSanitizer' | head -n 60
-    fail "$bin: sanitizer report" 1
-  fi
-done
-
 section "PostgreSQL"
 # shellcheck source=tests/lib/pgtest.sh
 . tests/lib/pgtest.sh
@@ -66,6 +51,27 @@ else
   fail "tgxd migrate" 1
 fi
 psql -X -q -d tgx_test -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION plpgsql_check' >/dev/null
+
+section "unit tests (Criterion; database tests use TGX_TEST_DATABASE_URL)"
+createdb tgx_unit
+"$TGX_MIGRATE" tgx_unit || fail "tgxd migrate (unit database)" 1
+export TGX_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$PGPORT/tgx_unit"
+for bin in build/tests/unit_tests build/san/tests/unit_tests; do
+  if [ ! -x "$bin" ]; then fail "$bin missing" 1; continue; fi
+  out=$("$bin" --jobs 2 2>&1)
+  rc=$?
+  printf '%s\n' "$out" | grep -vE '^\[----\]|^$' | tail -n 20
+  line=$(printf '%s\n' "$out" | grep 'Synthesis:' | tail -n 1)
+  p=$(sed -nE 's/.*Passing: ([0-9]+).*/\1/p' <<<"$line")
+  f=$(sed -nE 's/.*Failing: ([0-9]+).*/\1/p' <<<"$line")
+  passed=$((passed + ${p:-0}))
+  if [ "$rc" -ne 0 ] || [ "${f:-1}" -ne 0 ]; then fail "$bin" "${f:-1}"; fi
+  # Criterion counts a test that leaks or trips UBSan as passing: look for the reports
+  if printf '%s\n' "$out" | grep -qE 'LeakSanitizer|runtime error:|AddressSanitizer'; then
+    printf '%s\n' "$out" | grep -E -A 15 'LeakSanitizer|runtime error:|AddressSanitizer' | head -n 60
+    fail "$bin: sanitizer report" 1
+  fi
+done
 
 section "SQL API (pgTAP, pg_prove)"
 tap=$(mktemp)
@@ -102,8 +108,8 @@ else
   passed=$((passed + 1))
 fi
 
-section "script tests (migrations, concurrency)"
-for t in tests/migrate/*.sh tests/concurrency/run.sh; do
+section "script tests (migrations, concurrency, REST API, SDK end to end)"
+for t in tests/migrate/*.sh tests/concurrency/run.sh tests/fuzz/run.sh tests/api/run.sh tests/e2e/run.sh; do
   [ -x "$t" ] || continue
   out=$(mktemp)
   "$t" >"$out" 2>&1
