@@ -86,6 +86,17 @@ SELECT v.object_name, v.object_kind, v.roles, v.privileges
     ('undrain_keeper',        'function', '{tgx_operator}', NULL),
     ('set_keeper_online',     'function', '{tgx_operator}', NULL),
     ('whitelist_keeper',      'function', '{tgx_operator}', NULL),
+    -- HTTP layer (tgx.ratelimit.sql, tgx.task_feed.sql): the api role
+    ('rate_limit_sync',       'function', '{tgx_app}', NULL),
+    ('task_feed_owners',      'function', '{tgx_app}', NULL),
+    -- REST API writes (tgx.rest.sql): the api role
+    ('create_jobs',           'function', '{tgx_app}', NULL),
+    ('update_job',            'function', '{tgx_app}', NULL),
+    ('set_job_status',        'function', '{tgx_app}', NULL),
+    ('delete_job',            'function', '{tgx_app}', NULL),
+    ('set_job_last_executed', 'function', '{tgx_app}', NULL),
+    ('create_task',           'function', '{tgx_app}', NULL),
+    ('record_task_execution', 'function', '{tgx_app}', NULL),
     -- inspection views (tgx_operator reads them through tgx_reader)
     ('job_overview',          'view',     '{tgx_reader,tgx_app}', NULL),
     ('queue_status',          'view',     '{tgx_reader,tgx_app}', NULL),

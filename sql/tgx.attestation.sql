@@ -51,6 +51,10 @@ DECLARE
     v_sup_k bigint[];
     v_sup_e bigint[];
 BEGIN
+    -- no attesters wanted (setting attesters = 0) and none asked before: nothing to do
+    IF v_n = 0 AND NOT EXISTS (SELECT 1 FROM tgx.attestations a WHERE a.task_id = ANY (i_task_ids)) THEN
+        RETURN 0;
+    END IF;
     -- who is asked, who is replaced (read only; small materialized steps keep the plan simple)
     WITH t AS MATERIALIZED (
         SELECT tk.task_id, tk.lease_epoch, tk.keeper_id AS performer, j.target_chain_id
@@ -161,85 +165,101 @@ AS $$
 -- Notifies: tgx_task_changed; tgx_dispatch when linked tasks were created.
 DECLARE
     v_done bigint[];
+    v_jobs numeric[];
+    v_users bigint[];
+    v_links numeric[];
     v_events tgx._keeper_event[];
-    v_linked integer;
+    v_linked integer := 0;
 BEGIN
-    WITH d AS (
-        SELECT x.task_id, x.accepted, x.note FROM unnest(i_task_ids, i_accepted, i_notes) AS x(task_id, accepted, note)
-    ), v AS (
-        SELECT a.task_id, array_agg(a.keeper_id ORDER BY a.attested_at, a.keeper_id) AS voters
-          FROM tgx.tasks t
-          JOIN tgx.attestations a ON a.task_id = t.task_id AND a.lease_epoch = t.lease_epoch
-         WHERE t.task_id = ANY (i_task_ids) AND NOT a.superseded AND a.verdict IS NOT NULL
-         GROUP BY a.task_id
-    ), u AS (
+    -- i_accepted / i_notes are read by position (array_position) and the voters by a
+    -- correlated primary-key probe of tgx.attestations: no join with an unnest, which the
+    -- planner may run once per task (batch^2)
+    WITH u AS (
         UPDATE tgx.tasks t
-           SET state = CASE WHEN d.accepted THEN 'succeeded'::tgx.task_state ELSE 'rejected'::tgx.task_state END,
+           SET state = CASE WHEN i_accepted[array_position(i_task_ids, t.task_id)]
+                            THEN 'succeeded'::tgx.task_state ELSE 'rejected'::tgx.task_state END,
                finished_at = i_now,
-               is_accepted = d.accepted,
-               is_successful = d.accepted,
-               task_attester_ids = coalesce(v.voters, '{}'),
-               result = coalesce(t.result, '{}'::jsonb) || jsonb_build_object('attestation', d.note),
+               is_accepted = i_accepted[array_position(i_task_ids, t.task_id)],
+               is_successful = i_accepted[array_position(i_task_ids, t.task_id)],
+               task_attester_ids = coalesce((SELECT array_agg(a.keeper_id ORDER BY a.attested_at, a.keeper_id)
+                                               FROM tgx.attestations a
+                                              WHERE a.task_id = t.task_id AND a.lease_epoch = t.lease_epoch
+                                                AND NOT a.superseded AND a.verdict IS NOT NULL), '{}'),
+               result = coalesce(t.result, '{}'::jsonb)
+                        || jsonb_build_object('attestation', i_notes[array_position(i_task_ids, t.task_id)]),
                updated_at = i_now
-          FROM d
-          LEFT JOIN v ON v.task_id = d.task_id
-         WHERE t.task_id = d.task_id AND t.task_id = ANY (i_task_ids) AND t.state::text = 'attesting'
-        RETURNING t.task_id
+         WHERE t.task_id = ANY (i_task_ids) AND t.state::text = 'attesting'
+        RETURNING t.task_id, t.job_id, t.is_accepted AS accepted
     )
-    SELECT array_agg(u.task_id ORDER BY u.task_id) INTO v_done FROM u;
+    SELECT array_agg(u.task_id ORDER BY u.task_id),
+           array_agg(DISTINCT u.job_id::numeric) FILTER (WHERE u.accepted)
+      INTO v_done, v_jobs
+      FROM u;
     IF v_done IS NULL THEN
         RETURN '{}'::tgx._keeper_event[];
     END IF;
+    -- Every read of jobs and users below goes through = ANY (v_jobs) / = ANY (v_users):
+    -- primary-key lookups whatever the statistics say, never a scan of every job or user.
 
     -- attestations nobody needs any more
     UPDATE tgx.attestations a
        SET superseded = true
      WHERE a.task_id = ANY (v_done) AND a.verdict IS NULL AND NOT a.superseded;
 
-    -- jobs and users of the succeeded tasks, in key order
-    PERFORM 1 FROM tgx.jobs j
-      WHERE j.job_id IN (SELECT t.job_id FROM tgx.tasks t WHERE t.task_id = ANY (v_done) AND t.state = 'succeeded')
-      ORDER BY j.job_id
-        FOR NO KEY UPDATE;
-    UPDATE tgx.jobs j
-       SET last_executed_at = greatest(j.last_executed_at, s.executed_at),
-           job_cost_actual = j.job_cost_actual + s.cost,
-           consecutive_failures = 0
-      FROM (SELECT t.job_id, max(coalesce(t.execution_timestamp, i_now)) AS executed_at,
-                   sum(greatest(t.task_opx_cost, 0)) AS cost
-              FROM tgx.tasks t
-             WHERE t.task_id = ANY (v_done) AND t.state = 'succeeded'
-             GROUP BY t.job_id) s
-     WHERE j.job_id = s.job_id;
-    PERFORM 1 FROM tgx.users us
-      WHERE us.user_id IN (SELECT j.user_id FROM tgx.tasks t JOIN tgx.jobs j ON j.job_id = t.job_id
-                            WHERE t.task_id = ANY (v_done) AND t.state = 'succeeded')
-      ORDER BY us.user_id
-        FOR NO KEY UPDATE;
-    UPDATE tgx.users us
-       SET total_tasks = us.total_tasks + s.n,
-           user_points = us.user_points + s.cost,
-           last_updated_at = i_now
-      FROM (SELECT j.user_id, count(*) AS n, sum(greatest(t.task_opx_cost, 0)) AS cost
-              FROM tgx.tasks t JOIN tgx.jobs j ON j.job_id = t.job_id
-             WHERE t.task_id = ANY (v_done) AND t.state = 'succeeded'
-             GROUP BY j.user_id) s
-     WHERE us.user_id = s.user_id;
+    -- jobs and users of the succeeded tasks, in key order: one update per job and one per
+    -- user for the whole call (a busy user's row is locked once per call, not per task)
+    IF v_jobs IS NOT NULL THEN
+        PERFORM 1 FROM tgx.jobs j
+          WHERE j.job_id = ANY (v_jobs)
+          ORDER BY j.job_id
+            FOR NO KEY UPDATE;
+        WITH uj AS (
+            UPDATE tgx.jobs j
+               SET last_executed_at = greatest(j.last_executed_at, s.executed_at),
+                   job_cost_actual = j.job_cost_actual + s.cost,
+                   consecutive_failures = 0
+              FROM (SELECT t.job_id, max(coalesce(t.execution_timestamp, i_now)) AS executed_at,
+                           sum(greatest(t.task_opx_cost, 0)) AS cost
+                      FROM tgx.tasks t
+                     WHERE t.task_id = ANY (v_done) AND t.state::text = 'succeeded'
+                     GROUP BY t.job_id) s
+             WHERE j.job_id = s.job_id AND j.job_id = ANY (v_jobs)
+            RETURNING j.user_id, j.link_job_id)
+        SELECT array_agg(DISTINCT uj.user_id), array_agg(DISTINCT uj.link_job_id::numeric) FILTER (WHERE uj.link_job_id IS NOT NULL)
+          INTO v_users, v_links
+          FROM uj;
+        PERFORM 1 FROM tgx.users us
+          WHERE us.user_id = ANY (v_users)
+          ORDER BY us.user_id
+            FOR NO KEY UPDATE;
+        UPDATE tgx.users us
+           SET total_tasks = us.total_tasks + s.n,
+               user_points = us.user_points + s.cost,
+               last_updated_at = i_now
+          FROM (SELECT j.user_id, count(*) AS n, sum(greatest(t.task_opx_cost, 0)) AS cost
+                  FROM tgx.tasks t JOIN tgx.jobs j ON j.job_id = t.job_id
+                 WHERE t.task_id = ANY (v_done) AND t.state::text = 'succeeded' AND j.job_id = ANY (v_jobs)
+                 GROUP BY j.user_id) s
+         WHERE us.user_id = s.user_id AND us.user_id = ANY (v_users);
+    END IF;
 
     -- linked follower jobs
-    WITH ins AS (
-        INSERT INTO tgx.tasks (job_id, task_definition_id, state, scheduled_for, due_at, max_attempts,
-                               trigger_data, is_imua, trace_id, created_at, updated_at)
-        SELECT f.job_id, f.task_definition_id, 'pending', i_now, i_now, f.max_attempts,
-               jsonb_build_object('linked_from_job_id', h.job_id::text, 'linked_from_task_id', t.task_id),
-               f.is_imua, coalesce(t.trace_id, f.trace_id), i_now, i_now
-          FROM tgx.tasks t
-          JOIN tgx.jobs h ON h.job_id = t.job_id
-          JOIN tgx.jobs f ON f.job_id = h.link_job_id
-         WHERE t.task_id = ANY (v_done) AND t.state = 'succeeded' AND f.status = 'pending'
-         ORDER BY t.task_id
-        RETURNING 1)
-    SELECT count(*) INTO v_linked FROM ins;
+    IF v_links IS NOT NULL THEN
+        WITH ins AS (
+            INSERT INTO tgx.tasks (job_id, task_definition_id, state, scheduled_for, due_at, max_attempts,
+                                   trigger_data, is_imua, trace_id, created_at, updated_at)
+            SELECT f.job_id, f.task_definition_id, 'pending', i_now, i_now, f.max_attempts,
+                   jsonb_build_object('linked_from_job_id', h.job_id::text, 'linked_from_task_id', t.task_id),
+                   f.is_imua, coalesce(t.trace_id, f.trace_id), i_now, i_now
+              FROM tgx.tasks t
+              JOIN tgx.jobs h ON h.job_id = t.job_id
+              JOIN tgx.jobs f ON f.job_id = h.link_job_id
+             WHERE t.task_id = ANY (v_done) AND t.state::text = 'succeeded' AND f.status = 'pending'
+               AND h.job_id = ANY (v_jobs) AND f.job_id = ANY (v_links)
+             ORDER BY t.task_id
+            RETURNING 1)
+        SELECT count(*) INTO v_linked FROM ins;
+    END IF;
 
     -- keeper accounting: the performer, then each voter
     SELECT array_agg(e) INTO v_events
@@ -263,7 +283,6 @@ BEGIN
     IF v_linked > 0 THEN
         PERFORM pg_notify('tgx_dispatch', '');
     END IF;
-    PERFORM pg_notify('tgx_task_changed', '');
     RETURN coalesce(v_events, '{}'::tgx._keeper_event[]);
 END
 $$;

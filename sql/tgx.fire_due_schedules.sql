@@ -119,6 +119,10 @@ RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET timezone = 'UTC'
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET jit = off
+SET plan_cache_mode = force_generic_plan
 AS $$
 -- Function: tgx.fire_due_schedules(i_batch, i_now)
 --   One step of the scheduler role.  Claims up to i_batch due schedules (next_fire_at <= i_now,
@@ -137,14 +141,18 @@ AS $$
 --     1, fired by the queue when their head's task succeeds): sets next_fire_at NULL (parked;
 --     tgx._schedule_resume recomputes it on resume).
 --   Interval and specific schedules are computed set-based; cron schedules call
---   tgx._cron_fire_plan once per row.
+--   tgx._cron_fire_plan once per row.  Runs with enable_seqscan and enable_bitmapscan off
+--   (see the header of tgx.queue.sql): every row it touches is found by key or by
+--   time_schedules_due, whatever the statistics say (and with jit off, and generic plans:
+--   planning the claim costs more than running it for a few schedules).
 -- Parameters:
 --   i_batch  most schedules to claim (1-10000)
 --   i_now    the current instant
 -- Returns: the number of tasks created.
 -- Raises: 22023 bad i_batch or i_now.
 -- Tables: tgx.time_schedules (update), tgx.tasks (insert), tgx.jobs (update on completion).
---   NOTIFY tgx_dispatch and tgx_task_changed once when tasks were created.
+--   NOTIFY tgx_dispatch once when tasks were created (tgx_task_changed comes from the
+--   task feed trigger of tgx.tasks).
 DECLARE
     v_tasks integer;
 BEGIN
@@ -252,20 +260,22 @@ BEGIN
                                                   'until', p.lim)
                                ELSE s.last_misfire END
         FROM plan p
-        WHERE s.job_id = p.job_id
+        -- = ANY: by primary key whatever the statistics say (a hash join would read every schedule)
+        WHERE s.job_id = p.job_id AND s.job_id = ANY (ARRAY(SELECT b.job_id::numeric FROM base b))
         RETURNING 1
     ), fin AS (
         UPDATE tgx.jobs j
         SET status = 'completed', updated_at = i_now
         FROM plan p
         WHERE j.job_id = p.job_id AND p.eligible AND (p.next_at IS NULL OR p.next_at > p.expiration_time)
+          AND j.job_id = ANY (ARRAY(SELECT q.job_id::numeric FROM plan q
+                                     WHERE q.eligible AND (q.next_at IS NULL OR q.next_at > q.expiration_time)))
         RETURNING 1
     )
     SELECT count(*) INTO v_tasks FROM ins;
 
     IF v_tasks > 0 THEN
-        PERFORM pg_notify('tgx_dispatch', '');
-        PERFORM pg_notify('tgx_task_changed', '');
+        PERFORM pg_notify('tgx_dispatch', '');   -- tgx_task_changed: the feed trigger (tgx.task_feed.sql)
     END IF;
     RETURN v_tasks;
 END

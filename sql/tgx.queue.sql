@@ -17,6 +17,17 @@
 -- (tasks_due, tasks_keeper_active, tasks_attesting ...) out of reach, so the planner always
 -- goes through the primary key, even when statistics say a state is (still) empty.
 -- Queries meant to scan a state (claims, expiry) compare the enum and use those indexes.
+-- The hot path (tgx.dispatch_tasks, tgx.keeper_take, tgx._task_results and what they call,
+-- triggers included) runs with enable_seqscan and enable_bitmapscan off: every statement there
+-- touches a batch of rows found by key or by a partial index, and a plan chosen from stale
+-- statistics (a sequential scan of a table analyzed while small, a bitmap scan that sorts a
+-- whole keeper's index entries before LIMIT) costs O(table) per call.  They also run with jit
+-- off: the cost penalty of a disabled scan (or a large estimate) would otherwise trigger JIT
+-- compilation, hundreds of milliseconds for a statement that runs in a fraction of one.  And
+-- they use generic plans (plan_cache_mode = force_generic_plan): their statements take arrays
+-- of ids, for which the plan cache would otherwise re-plan every call (custom plans look cheaper
+-- with the array's values known), and planning the larger statements costs more than running
+-- them for one task; with the scans above disabled, the generic plans are the key lookups.
 
 ------------------------------------------------------------------------------
 -- Dispatch
@@ -28,6 +39,10 @@ CREATE OR REPLACE FUNCTION tgx.dispatch_tasks(
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET jit = off
+SET plan_cache_mode = force_generic_plan
 AS $$
 -- Function: tgx.dispatch_tasks(batch, now)
 --   The dispatcher role's step.  Claims up to i_batch due tasks (state scheduled or
@@ -37,8 +52,10 @@ AS $$
 --   target_chain_id (keepers.chain_ids empty = every chain), with spare capacity
 --   (capacity - tasks assigned or running, read from tgx.keeper_load).
 --   Each eligible keeper is locked for the call with a transaction advisory lock
---   (class 1952937985, try-lock: keepers another dispatcher holds are skipped), so
---   concurrent dispatchers never overfill a keeper.  Scores are computed once per call
+--   (class 1952937985), taken in keeper_id order and waited for, so concurrent
+--   dispatchers never overfill a keeper: a second dispatcher waits until the first
+--   commits and then reads its assignments (a try-lock would make it skip every keeper
+--   the first one holds and return 0 with due tasks left behind).  Scores are computed once per call
 --   (tgx._keeper_scores); every keeper offers one slot per spare place, slot j worth
 --     0.4 performance + 0.3 (1 - (active + j - 1) / capacity) + 0.2 reputation
 --     + 0.1 specialization[task_definition_id]
@@ -81,24 +98,23 @@ BEGIN
     END IF;
     v_ack := tgx.setting_interval('ack_timeout');
 
-    -- 1. eligible keepers, each locked for this call
-    WITH e AS MATERIALIZED (
-        SELECT k.keeper_id FROM tgx.keepers k
-         WHERE k.online AND k.whitelisted AND NOT k.draining
-         ORDER BY k.keeper_id)
-    SELECT array_agg(e.keeper_id) INTO v_candidates
-      FROM e
-     WHERE pg_try_advisory_xact_lock(c_lock_class, (e.keeper_id % 2147483647)::integer);
+    -- 1. eligible keepers, each locked for this call (in key order: no deadlock between
+    --    dispatchers; nothing else takes these locks)
+    SELECT array_agg(k.keeper_id ORDER BY k.keeper_id) INTO v_candidates
+      FROM tgx.keepers k
+     WHERE k.online AND k.whitelisted AND NOT k.draining;
     IF v_candidates IS NULL THEN
         RETURN 0;
     END IF;
+    PERFORM pg_advisory_xact_lock(c_lock_class, (c.keeper_id % 2147483647)::integer)
+       FROM (SELECT x.keeper_id FROM unnest(v_candidates) AS x(keeper_id) ORDER BY x.keeper_id) c;
 
     -- 2. their scores, read after locking (so every committed assignment is counted)
     SELECT array_agg(s ORDER BY s.keeper_id), array_agg(s.keeper_id),
            bool_or(cardinality(s.chain_ids) = 0), bool_and(cardinality(s.chain_ids) = 0)
       INTO v_keepers, v_keeper_ids, v_all_chains, v_chain_free
       FROM tgx._keeper_scores(v_candidates, i_now) s
-     WHERE s.active < s.capacity;
+     WHERE s.eligible AND s.active < s.capacity;   -- still eligible after the wait
     IF v_keepers IS NULL THEN
         RETURN 0;
     END IF;
@@ -188,9 +204,6 @@ BEGIN
         UPDATE tgx.tasks t SET state = 'pending', updated_at = i_now
          WHERE t.task_id = ANY (v_waiting) AND t.state::text = 'scheduled';
     END IF;
-    IF cardinality(v_asg_t) > 0 OR v_waiting IS NOT NULL THEN
-        PERFORM pg_notify('tgx_task_changed', '');
-    END IF;
     RETURN cardinality(v_asg_t);
 END
 $$;
@@ -211,6 +224,10 @@ CREATE OR REPLACE FUNCTION tgx.keeper_take(
 RETURNS SETOF tgx.task_lease
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET jit = off
+SET plan_cache_mode = force_generic_plan
 AS $$
 -- Function: tgx.keeper_take(keeper_id, limit, now)
 --   A keeper acknowledges and starts up to i_limit tasks assigned to it (index
@@ -230,7 +247,7 @@ AS $$
 DECLARE
     v_lease interval;
     v_ids bigint[];
-    v_n integer;
+    v_attempts integer[];
 BEGIN
     IF i_limit IS NULL OR i_limit < 1 OR i_limit > 1000 THEN
         RAISE EXCEPTION 'invalid limit %', i_limit
@@ -242,8 +259,10 @@ BEGIN
     END IF;
     v_lease := tgx.setting_interval('lease_duration');
 
-    SELECT array_agg(c.task_id) INTO v_ids
-      FROM (SELECT t.task_id FROM tgx.tasks t
+    -- the claim also reads each task's attempt number, so that the attempt rows are
+    -- updated by primary key (task_id, attempt) below, whatever the statistics say
+    SELECT array_agg(c.task_id ORDER BY c.task_id), array_agg(c.attempt ORDER BY c.task_id) INTO v_ids, v_attempts
+      FROM (SELECT t.task_id, t.attempt FROM tgx.tasks t
              WHERE t.state = 'assigned' AND t.keeper_id = i_keeper_id
              ORDER BY t.keeper_id, t.task_id
              LIMIT i_limit
@@ -252,16 +271,16 @@ BEGIN
         RETURN;
     END IF;
 
+    UPDATE tgx.task_attempts ta SET started_at = i_now
+      FROM unnest(v_ids, v_attempts) AS x(task_id, attempt)
+     WHERE ta.task_id = x.task_id AND ta.attempt = x.attempt AND ta.task_id = ANY (v_ids);
+
     RETURN QUERY
     WITH u AS (
         UPDATE tgx.tasks t
            SET state = 'running', started_at = i_now, lease_until = i_now + v_lease, updated_at = i_now
-         WHERE t.task_id = ANY (v_ids) AND t.state = 'assigned' AND t.keeper_id = i_keeper_id
+         WHERE t.task_id = ANY (v_ids) AND t.state::text = 'assigned' AND t.keeper_id = i_keeper_id
         RETURNING t.*
-    ), a AS (
-        UPDATE tgx.task_attempts ta SET started_at = i_now
-          FROM u
-         WHERE ta.task_id = u.task_id AND ta.attempt = u.attempt AND ta.task_id = ANY (v_ids)
     )
     SELECT u.task_id, j.job_id::numeric, u.keeper_id, u.lease_epoch, u.lease_until, u.attempt,
            u.task_definition_id, j.target_chain_id, j.target_contract_address::text, j.target_function,
@@ -271,10 +290,6 @@ BEGIN
       JOIN tgx.jobs j ON j.job_id = u.job_id
       LEFT JOIN tgx.custom_scripts cs ON cs.job_id = u.job_id
      ORDER BY u.task_id;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    IF v_n > 0 THEN
-        PERFORM pg_notify('tgx_task_changed', '');
-    END IF;
 END
 $$;
 COMMENT ON FUNCTION tgx.keeper_take(bigint, integer, timestamptz) IS
@@ -342,6 +357,10 @@ RETURNS TABLE (o_task_id bigint, o_lease_epoch bigint, o_applied boolean,
                o_state tgx.task_state, o_holder bigint, o_epoch bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET jit = off
+SET plan_cache_mode = force_generic_plan
 AS $$
 -- Function: tgx._task_results(keeper_id, results, now)
 --   The one implementation of "a keeper reports results" (running -> attesting, and
@@ -364,6 +383,7 @@ DECLARE
     v_req_ids bigint[];
     v_req_epochs bigint[];
     v_ids bigint[];
+    v_attempts integer[];
     v_timeout interval := tgx.setting_interval('attestation_timeout');
     v_events tgx._keeper_event[] := '{}'::tgx._keeper_event[];
 BEGIN
@@ -432,8 +452,8 @@ BEGIN
     END IF;
 
     -- fence and lock: running on this keeper under exactly the quoted epoch
-    SELECT array_agg(x.task_id) INTO v_ids
-      FROM (SELECT t.task_id
+    SELECT array_agg(x.task_id ORDER BY x.task_id), array_agg(x.attempt ORDER BY x.task_id) INTO v_ids, v_attempts
+      FROM (SELECT t.task_id, t.attempt
               FROM tgx.tasks t
              WHERE t.task_id = ANY (v_req_ids)
                AND t.state::text = 'running' AND t.keeper_id = i_keeper_id
@@ -478,21 +498,20 @@ BEGIN
                    updated_at = i_now
               FROM f
              WHERE t.task_id = f.task_id AND t.task_id = ANY (v_ids)
-            RETURNING t.task_id, t.attempt, t.task_definition_id
-        ), a AS (
-            UPDATE tgx.task_attempts ta
-               SET ended_at = i_now, outcome = 'result', error = NULL
-              FROM u
-             WHERE ta.task_id = u.task_id AND ta.attempt = u.attempt AND ta.task_id = ANY (v_ids)
+            RETURNING t.task_id, t.task_definition_id
         )
         SELECT array_agg(ROW(i_keeper_id, u.task_definition_id, 1, 0, 0, 0, 0, 0, 0)::tgx._keeper_event)
           INTO v_events
           FROM u;
+        -- the attempts, by primary key (the fence read each task's attempt number)
+        UPDATE tgx.task_attempts ta
+           SET ended_at = i_now, outcome = 'result', error = NULL
+          FROM unnest(v_ids, v_attempts) AS x(task_id, attempt)
+         WHERE ta.task_id = x.task_id AND ta.attempt = x.attempt AND ta.task_id = ANY (v_ids);
 
         PERFORM tgx._attest_fill(v_ids, '{}', i_now);
         v_events := v_events || tgx._attest_tally(v_ids, i_now);
         PERFORM tgx._keeper_record(v_events, i_now);
-        PERFORM pg_notify('tgx_task_changed', '');
     END IF;
 
     RETURN QUERY
@@ -629,7 +648,6 @@ BEGIN
       FROM u;
     IF v_events IS NOT NULL THEN
         PERFORM pg_notify('tgx_dispatch', '');
-        PERFORM pg_notify('tgx_task_changed', '');
     END IF;
     RETURN coalesce(v_events, '{}'::tgx._keeper_event[]);
 END
@@ -752,7 +770,6 @@ BEGIN
     IF v_retried THEN
         PERFORM pg_notify('tgx_dispatch', '');
     END IF;
-    PERFORM pg_notify('tgx_task_changed', '');
     RETURN v_events;
 END
 $$;

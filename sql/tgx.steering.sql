@@ -13,10 +13,11 @@
 --      22023 bad input (NULL id, empty reason, malformed address, bad limit)
 --      P0002 unknown job, task or keeper
 --      55000 wrong state ("cannot resume job 7: it is deleted")
---  * NOTIFYs once per call: tgx_task_changed when tasks changed state,
---    tgx_dispatch when tasks became pending or dispatch capacity appeared,
---    tgx_schedule when a time schedule changed; no payload, like the queue family
---    (listeners re-read the tables), so identical notifications fold.
+--  * NOTIFYs once per call: tgx_dispatch when tasks became pending or dispatch
+--    capacity appeared, tgx_schedule when a time schedule changed; no payload, like
+--    the queue family (listeners re-read the tables), so identical notifications
+--    fold.  tgx_task_changed, with the changed tasks as payload, comes from the
+--    statement-level trigger on tgx.tasks (tgx.task_feed.sql).
 --
 -- Semantics chosen here (documented again on each function):
 --  * pause_job cancels the job's waiting tasks (scheduled, pending); tasks already
@@ -360,9 +361,6 @@ BEGIN
         jsonb_build_object('status', v_job.status, 'next_fire_at', v_next, 'next_check_at', v_next_check),
         jsonb_build_object('status', 'paused', 'next_fire_at', NULL, 'next_check_at', NULL,
                            'cancelled_task_ids', to_jsonb(v_cancelled)));
-    IF cardinality(v_cancelled) > 0 THEN
-        PERFORM pg_notify('tgx_task_changed', '');
-    END IF;
     RETURN cardinality(v_cancelled);
 END
 $$;
@@ -490,7 +488,6 @@ BEGIN
         jsonb_build_object('status', v_job.status),
         jsonb_build_object('status', v_job.status, 'task_id', v_task_id, 'scheduled_for', i_now));
     PERFORM pg_notify('tgx_dispatch', '');
-    PERFORM pg_notify('tgx_task_changed', '');
     RETURN v_task_id;
 END
 $$;
@@ -553,7 +550,6 @@ BEGIN
                            'lease_epoch', v_task.lease_epoch, 'attempt', v_task.attempt),
         jsonb_build_object('state', 'cancelled', 'finished_at', i_now,
                            'lease_epoch', v_task.lease_epoch + 1));
-    PERFORM pg_notify('tgx_task_changed', '');
 END
 $$;
 COMMENT ON FUNCTION tgx.cancel_task(bigint, text, timestamptz) IS
@@ -608,7 +604,6 @@ BEGIN
 
     PERFORM tgx._retry_task(v_task, 'retry_task', i_reason, i_now);
     PERFORM pg_notify('tgx_dispatch', '');
-    PERFORM pg_notify('tgx_task_changed', '');
 END
 $$;
 COMMENT ON FUNCTION tgx.retry_task(bigint, text, timestamptz) IS
@@ -682,7 +677,6 @@ BEGIN
 
     IF v_count > 0 THEN
         PERFORM pg_notify('tgx_dispatch', '');
-        PERFORM pg_notify('tgx_task_changed', '');
     END IF;
     RETURN v_count;
 END
@@ -740,7 +734,6 @@ BEGIN
         jsonb_build_object('draining', true, 'requeued_task_ids', to_jsonb(v_ids)));
     IF cardinality(v_ids) > 0 THEN
         PERFORM pg_notify('tgx_dispatch', '');
-        PERFORM pg_notify('tgx_task_changed', '');
     END IF;
     RETURN cardinality(v_ids);
 END
@@ -855,9 +848,6 @@ BEGIN
     IF i_online OR cardinality(v_ids) > 0 THEN
         PERFORM pg_notify('tgx_dispatch', '');
     END IF;
-    IF cardinality(v_ids) > 0 THEN
-        PERFORM pg_notify('tgx_task_changed', '');
-    END IF;
     RETURN cardinality(v_ids);
 END
 $$;
@@ -934,9 +924,6 @@ BEGIN
                            'requeued_task_ids', to_jsonb(v_ids)));
     IF i_whitelisted OR cardinality(v_ids) > 0 THEN
         PERFORM pg_notify('tgx_dispatch', '');
-    END IF;
-    IF cardinality(v_ids) > 0 THEN
-        PERFORM pg_notify('tgx_task_changed', '');
     END IF;
     RETURN cardinality(v_ids);
 END
