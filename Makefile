@@ -41,10 +41,11 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
 CONC_SRC := $(sort $(wildcard tests/concurrency/*.c))
 CONC_BINS := $(patsubst tests/concurrency/%.c,$(BUILD)/tests/concurrency/%,$(CONC_SRC))
 FUZZ_REPLAY := $(BUILD)/tests/fuzz_replay
+KEEPER_TEST_BINS := $(patsubst tests/keeper/%.c,$(BUILD)/tests/keeper/%,$(wildcard tests/keeper/*.c))
 
 .PHONY: all deps test unit run stop bench fuzz clean fmt fmt-check
 
-all: $(BINS) $(UNIT_BIN) $(FUZZ_REPLAY) $(BENCH_BINS) $(CONC_BINS)
+all: $(BINS) $(UNIT_BIN) $(FUZZ_REPLAY) $(BENCH_BINS) $(CONC_BINS) $(KEEPER_TEST_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -66,6 +67,9 @@ $(BUILD)/tests/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
 $(BUILD)/tests/concurrency/%: $(BUILD)/tests/concurrency/%.o $(LIB)
+	$(CC) $(FINAL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+$(BUILD)/tests/keeper/%: $(BUILD)/tests/keeper/%.o $(LIB)
 	$(CC) $(FINAL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
 # the fuzz harness, replayed over its kept corpus by `make test` (gcc, plain and ASan+UBSan)
@@ -131,4 +135,4 @@ fmt-check:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(patsubst src/bin/%.c,$(BUILD)/src/bin/%.d,$(wildcard src/bin/*.c))
+-include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(wildcard $(BUILD)/tests/*/*.d) $(patsubst src/bin/%.c,$(BUILD)/src/bin/%.d,$(wildcard src/bin/*.c))
