@@ -14,17 +14,19 @@
 #include "tgx/store.h"
 
 struct tgx_fees;
+struct tgx_keeper_gw;
 
 /*
  * The context of every handler (CTX of the route table): what the handlers reach.  Built by the
  * api role (src/roles/api.c); every pointer is borrowed and outlives the server.
  */
 struct tgx_api {
-    struct tgx_store *store; /* records */
-    struct tgx_fees *fees;   /* GET /api/fees (engineer C's estimator); NULL: 503 */
-    unsigned json_depth;     /* deepest nesting accepted in a request body (the decoders here) */
-    int time_lookahead_s;    /* GET /api/jobs/time: default look-ahead in seconds */
-    struct timespec started; /* CLOCK_MONOTONIC at startup, for the health route's uptime */
+    struct tgx_store *store;         /* records */
+    struct tgx_fees *fees;           /* GET /api/fees (engineer C's estimator); NULL: 503 */
+    unsigned json_depth;             /* deepest nesting accepted in a request body (the decoders here) */
+    int time_lookahead_s;            /* GET /api/jobs/time: default look-ahead in seconds */
+    struct timespec started;         /* CLOCK_MONOTONIC at startup, for the health route's uptime */
+    struct tgx_keeper_gw *keeper_gw; /* the keeper gateway (keeper_gw.h); NULL: its routes answer 503 */
 };
 
 /* The route table (grouped by resource) and its length; `tgxd routes` prints it. */
@@ -129,6 +131,10 @@ void tgx_api_error(struct tgx_http_resp *resp, int status, const char *code, con
  */
 void tgx_api_store_error(struct tgx_http_resp *resp, const struct tgx_store_err *err, const char *bad_code,
                          const char *not_found_code, const char *conflict_code);
+/* The same for a failed lookup, except that NOT_FOUND answers 404 NOT_FOUND_CODE with the
+ * contract's NOT_FOUND_MESSAGE (no field) instead of the store's message. */
+void tgx_api_lookup_error(struct tgx_http_resp *resp, const struct tgx_store_err *err, const char *bad_code,
+                          const char *not_found_code, const char *not_found_message);
 /* Remove every "_..." key of J (an object, or an array of objects; nested records too). */
 void tgx_api_strip_private(json_t *j);
 
@@ -136,6 +142,21 @@ void tgx_api_strip_private(json_t *j);
 const char *tgx_api_owner(struct tgx_http_req *req);
 /* May the request's key act for ADDRESS (lower case)?  If not, answers 403 FORBIDDEN and returns false. */
 bool tgx_api_check_owner(struct tgx_http_req *req, struct tgx_http_resp *resp, const char *address);
+
+/* The request body as a NUL-terminated copy, its length in *LEN: new (free() it); NULL when out
+ * of memory. */
+char *tgx_api_body_text(struct tgx_http_req *req, size_t *len);
+/* The address of path parameter NAME into OUT (lower case); else answers 400 INVALID_ADDRESS
+ * (field NAME, MESSAGE) and returns false. */
+bool tgx_api_param_address(struct tgx_http_req *req, struct tgx_http_resp *resp, const char *name,
+                           const char *message, char out[43]);
+/* The job id of path parameter NAME into OUT; else answers 400 INVALID_JOB_ID (field NAME,
+ * MESSAGE) and returns false. */
+bool tgx_api_param_job_id(struct tgx_http_req *req, struct tgx_http_resp *resp, const char *name,
+                          const char *message, char out[80]);
+/* A plausible e-mail address: one '@' with text on both sides, no white space or control, at
+ * most 254 bytes. */
+bool tgx_api_is_email(const char *s);
 
 /* Parse an Ethereum address (any case) into OUT (lower case, 43 bytes); false when malformed. */
 bool tgx_api_parse_address(const char *s, char out[43]);
@@ -157,6 +178,9 @@ bool tgx_api_page(struct tgx_http_req *req, struct tgx_http_resp *resp, int defa
 /* Hand the next page's cursor to the client: as "next_cursor" in OBJ when OBJ is not NULL, else as
  * the X-Next-Cursor response header.  Does nothing when NEXT is NULL. */
 void tgx_api_next_cursor(struct tgx_http_resp *resp, json_t *obj, const char *next);
+/* Answer 200 with the items of LIST (null instead of [] when NULL_IF_EMPTY), its next cursor as
+ * the X-Next-Cursor header; cleans LIST up. */
+void tgx_api_reply_list(struct tgx_http_resp *resp, struct tgx_store_list *list, bool null_if_empty);
 /* base64url (no padding) of the LEN bytes at IN into OUT (4 * ceil(LEN / 3) + 1 bytes). */
 void tgx_api_b64url_encode(const void *in, size_t len, char *out);
 /* Decode base64url IN into OUT (OUTCAP bytes, NUL-terminated); -1 for a bad digit or too small OUT. */

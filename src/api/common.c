@@ -93,6 +93,15 @@ void tgx_api_store_error(struct tgx_http_resp *resp, const struct tgx_store_err 
     tgx_api_reply(resp, status, body);
 }
 
+void tgx_api_lookup_error(struct tgx_http_resp *resp, const struct tgx_store_err *err, const char *bad_code,
+                          const char *not_found_code, const char *not_found_message)
+{
+    if (err->status == TGX_STORE_NOT_FOUND)
+        tgx_api_error(resp, 404, not_found_code, NULL, "%s", not_found_message);
+    else
+        tgx_api_store_error(resp, err, bad_code, not_found_code, NULL);
+}
+
 void tgx_api_strip_private(json_t *j)
 {
     if (json_is_array(j)) {
@@ -134,6 +143,46 @@ bool tgx_api_check_owner(struct tgx_http_req *req, struct tgx_http_resp *resp, c
     tgx_api_error(resp, 403, "FORBIDDEN", NULL, "forbidden: the API key of %s cannot access the data of %s",
                   owner, address);
     return false;
+}
+
+char *tgx_api_body_text(struct tgx_http_req *req, size_t *len)
+{
+    const char *raw = tgx_http_body(req, len);
+    char *copy = malloc(*len + 1);
+    if (copy != NULL) {
+        memcpy(copy, raw, *len);
+        copy[*len] = '\0';
+    }
+    return copy;
+}
+
+bool tgx_api_param_address(struct tgx_http_req *req, struct tgx_http_resp *resp, const char *name,
+                           const char *message, char out[43])
+{
+    if (tgx_api_parse_address(tgx_http_param(req, name), out))
+        return true;
+    tgx_api_error(resp, 400, "INVALID_ADDRESS", name, "%s", message);
+    return false;
+}
+
+bool tgx_api_param_job_id(struct tgx_http_req *req, struct tgx_http_resp *resp, const char *name,
+                          const char *message, char out[80])
+{
+    if (tgx_api_parse_job_id(tgx_http_param(req, name), out))
+        return true;
+    tgx_api_error(resp, 400, "INVALID_JOB_ID", name, "%s", message);
+    return false;
+}
+
+bool tgx_api_is_email(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL || strlen(s) > 254)
+        return false;
+    for (const char *p = s; *p != '\0'; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return false;
+    return true;
 }
 
 bool tgx_api_parse_address(const char *s, char out[43])
@@ -311,6 +360,15 @@ void tgx_api_next_cursor(struct tgx_http_resp *resp, json_t *obj, const char *ne
     else
         tgx_http_resp_header(resp, "X-Next-Cursor", enc);
     free(enc);
+}
+
+void tgx_api_reply_list(struct tgx_http_resp *resp, struct tgx_store_list *list, bool null_if_empty)
+{
+    tgx_api_next_cursor(resp, NULL, list->next);
+    json_t *body =
+        null_if_empty && json_array_size(list->items) == 0 ? json_null() : json_incref(list->items);
+    tgx_api_reply(resp, 200, body);
+    tgx_store_list_cleanup(list);
 }
 
 /* The original's explorers by created_chain_id (internal/dbserver/handlers). */

@@ -6,30 +6,9 @@
 #include "tgx/api.h"
 #include "tgx/log.h"
 
-/* The request body as a NUL-terminated copy (the caller frees it); NULL when out of memory. */
-static char *body_text(struct tgx_http_req *req, size_t *len)
-{
-    const char *raw = tgx_http_body(req, len);
-    char *copy = malloc(*len + 1);
-    if (copy != NULL) {
-        memcpy(copy, raw, *len);
-        copy[*len] = '\0';
-    }
-    return copy;
-}
-
 static void decode_error(struct tgx_http_resp *resp, const struct tgx_api_decode_err *e)
 {
     tgx_api_error(resp, 400, e->code, e->field[0] != '\0' ? e->field : NULL, "%s", e->message);
-}
-
-/* The job id of path parameter NAME into OUT; answers 400 INVALID_JOB_ID otherwise. */
-static bool path_job_id(struct tgx_http_req *req, struct tgx_http_resp *resp, const char *name, char out[80])
-{
-    if (tgx_api_parse_job_id(tgx_http_param(req, name), out))
-        return true;
-    tgx_api_error(resp, 400, "INVALID_JOB_ID", name, "Invalid job ID format");
-    return false;
 }
 
 /* POST /api/jobs (key): a JSON array of CreateJobData, created in one transaction. */
@@ -37,7 +16,7 @@ int tgx_api_jobs_create(struct tgx_http_req *req, struct tgx_http_resp *resp, vo
 {
     struct tgx_api *api = ctx;
     size_t len;
-    char *text = body_text(req, &len);
+    char *text = tgx_api_body_text(req, &len);
     if (text == NULL)
         return -TGX_ERR_NOMEM;
     json_t *body = NULL;
@@ -120,10 +99,8 @@ int tgx_api_jobs_by_apikey(struct tgx_http_req *req, struct tgx_http_resp *resp,
 int tgx_api_jobs_by_user(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
 {
     char addr[43];
-    if (!tgx_api_parse_address(tgx_http_param(req, "user_address"), addr)) {
-        tgx_api_error(resp, 400, "INVALID_ADDRESS", "user_address", "Invalid user address");
+    if (!tgx_api_param_address(req, resp, "user_address", "Invalid user address", addr))
         return 0;
-    }
     return list_user_jobs(req, resp, ctx, addr, NULL);
 }
 
@@ -132,10 +109,8 @@ int tgx_api_jobs_by_user_chain(struct tgx_http_req *req, struct tgx_http_resp *r
 {
     char addr[43];
     const char *chain = tgx_http_param(req, "created_chain_id");
-    if (!tgx_api_parse_address(tgx_http_param(req, "user_address"), addr)) {
-        tgx_api_error(resp, 400, "INVALID_ADDRESS", "user_address", "Invalid user address");
+    if (!tgx_api_param_address(req, resp, "user_address", "Invalid user address", addr))
         return 0;
-    }
     bool ok = chain != NULL && chain[0] != '\0' && strlen(chain) <= 20;
     for (const char *p = chain; ok && *p != '\0'; p++)
         ok = *p >= '0' && *p <= '9';
@@ -151,15 +126,9 @@ int tgx_api_job_by_user_id(struct tgx_http_req *req, struct tgx_http_resp *resp,
 {
     struct tgx_api *api = ctx;
     char addr[43], id[80];
-    if (!tgx_api_parse_address(tgx_http_param(req, "user_address"), addr)) {
-        tgx_api_error(resp, 400, "INVALID_ADDRESS", "user_address", "Invalid user address");
-        return 0;
-    }
-    if (!tgx_api_parse_job_id(tgx_http_param(req, "job_id"), id)) {
-        tgx_api_error(resp, 400, "INVALID_JOB_ID", "job_id", "invalid job_id");
-        return 0;
-    }
-    if (!tgx_api_check_owner(req, resp, addr))
+    if (!tgx_api_param_address(req, resp, "user_address", "Invalid user address", addr) ||
+        !tgx_api_param_job_id(req, resp, "job_id", "invalid job_id", id) ||
+        !tgx_api_check_owner(req, resp, addr))
         return 0;
     struct tgx_store_err err;
     json_t *job;
@@ -182,12 +151,9 @@ int tgx_api_jobs_by_safe(struct tgx_http_req *req, struct tgx_http_resp *resp, v
 {
     struct tgx_api *api = ctx;
     char safe[43], cursor[256];
-    if (!tgx_api_parse_address(tgx_http_param(req, "safe_address"), safe)) {
-        tgx_api_error(resp, 400, "INVALID_ADDRESS", "safe_address", "Invalid safe address");
-        return 0;
-    }
     struct tgx_store_page page;
-    if (!tgx_api_page(req, resp, TGX_STORE_MAX_LIMIT, &page, cursor, sizeof cursor))
+    if (!tgx_api_param_address(req, resp, "safe_address", "Invalid safe address", safe) ||
+        !tgx_api_page(req, resp, TGX_STORE_MAX_LIMIT, &page, cursor, sizeof cursor))
         return 0;
     struct tgx_store_list list;
     struct tgx_store_err err;
@@ -204,12 +170,9 @@ int tgx_api_job_task_fees(struct tgx_http_req *req, struct tgx_http_resp *resp, 
 {
     struct tgx_api *api = ctx;
     char id[80], cursor[256];
-    if (!tgx_api_parse_job_id(tgx_http_param(req, "job_id"), id)) {
-        tgx_api_error(resp, 400, "INVALID_JOB_ID", "job_id", "invalid job_id");
-        return 0;
-    }
     struct tgx_store_page page;
-    if (!tgx_api_page(req, resp, TGX_STORE_MAX_LIMIT, &page, cursor, sizeof cursor))
+    if (!tgx_api_param_job_id(req, resp, "job_id", "invalid job_id", id) ||
+        !tgx_api_page(req, resp, TGX_STORE_MAX_LIMIT, &page, cursor, sizeof cursor))
         return 0;
     struct tgx_store_list list;
     struct tgx_store_err err;
@@ -254,9 +217,7 @@ int tgx_api_jobs_time(struct tgx_http_req *req, struct tgx_http_resp *resp, void
         tgx_api_store_error(resp, &err, NULL, NULL, NULL);
         return 0;
     }
-    tgx_api_next_cursor(resp, NULL, list.next);
-    tgx_api_reply(resp, 200, json_array_size(list.items) > 0 ? json_incref(list.items) : json_null());
-    tgx_store_list_cleanup(&list);
+    tgx_api_reply_list(resp, &list, true);
     return 0;
 }
 
@@ -276,10 +237,10 @@ int tgx_api_job_update(struct tgx_http_req *req, struct tgx_http_resp *resp, voi
 {
     struct tgx_api *api = ctx;
     char id[80];
-    if (!path_job_id(req, resp, "id", id))
+    if (!tgx_api_param_job_id(req, resp, "id", "Invalid job ID format", id))
         return 0;
     size_t len;
-    char *text = body_text(req, &len);
+    char *text = tgx_api_body_text(req, &len);
     if (text == NULL)
         return -TGX_ERR_NOMEM;
     json_t *body = NULL;
@@ -311,7 +272,7 @@ int tgx_api_job_status(struct tgx_http_req *req, struct tgx_http_resp *resp, voi
     struct tgx_api *api = ctx;
     char id[80];
     const char *status = tgx_http_param(req, "status");
-    if (!path_job_id(req, resp, "id", id))
+    if (!tgx_api_param_job_id(req, resp, "id", "Invalid job ID format", id))
         return 0;
     if (status == NULL || (strcmp(status, "pending") != 0 && strcmp(status, "in-queue") != 0 &&
                            strcmp(status, "running") != 0 && strcmp(status, "paused") != 0)) {
@@ -342,10 +303,10 @@ int tgx_api_job_last_executed(struct tgx_http_req *req, struct tgx_http_resp *re
 {
     struct tgx_api *api = ctx;
     char id[80];
-    if (!path_job_id(req, resp, "id", id))
+    if (!tgx_api_param_job_id(req, resp, "id", "Invalid job ID format", id))
         return 0;
     size_t len;
-    char *text = body_text(req, &len);
+    char *text = tgx_api_body_text(req, &len);
     if (text == NULL)
         return -TGX_ERR_NOMEM;
     json_t *body = NULL;
@@ -402,7 +363,7 @@ int tgx_api_job_delete(struct tgx_http_req *req, struct tgx_http_resp *resp, voi
 {
     struct tgx_api *api = ctx;
     char id[80];
-    if (!path_job_id(req, resp, "id", id))
+    if (!tgx_api_param_job_id(req, resp, "id", "Invalid job ID format", id))
         return 0;
     struct tgx_store_err err;
     int cancelled = 0;

@@ -4,18 +4,6 @@
 
 #include "tgx/api.h"
 
-/* A plausible e-mail address: one '@' with text on both sides, no white space. */
-static bool email_ok(const char *s)
-{
-    const char *at = strchr(s, '@');
-    if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL || strlen(s) > 254)
-        return false;
-    for (const char *p = s; *p != '\0'; p++)
-        if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            return false;
-    return true;
-}
-
 /* Read a keeper registration from BODY into F; answers 400 and returns false when malformed. */
 static bool keeper_form(struct tgx_http_resp *resp, json_t *body, struct tgx_store_keeper_form *f,
                         char addr[43], char rewards[43])
@@ -40,7 +28,8 @@ static bool keeper_form(struct tgx_http_resp *resp, json_t *body, struct tgx_sto
         return false;
     }
     if (email != NULL && !json_is_null(email) &&
-        (!json_is_string(email) || (json_string_length(email) > 0 && !email_ok(json_string_value(email))))) {
+        (!json_is_string(email) ||
+         (json_string_length(email) > 0 && !tgx_api_is_email(json_string_value(email))))) {
         tgx_api_error(resp, 400, "INVALID_REQUEST", "email_id", "invalid email_id");
         return false;
     }
@@ -62,22 +51,26 @@ static bool keeper_form(struct tgx_http_resp *resp, json_t *body, struct tgx_sto
     return true;
 }
 
-/* POST /api/keepers (admin) {"keeper_name","keeper_address","email_id"}: 201 {"keeper_id"}, or 200
- * {"message":"Keeper already exists","keeper_id","status":"existing"}. */
-int tgx_api_keeper_create(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
+/* Register the keeper of the request body: created only (UPSERT false), or created or updated. */
+static int register_keeper(struct tgx_http_req *req, struct tgx_http_resp *resp, struct tgx_api *api,
+                           bool upsert)
 {
-    struct tgx_api *api = ctx;
     json_t *body;
     if (tgx_http_json_body(req, resp, &body) < 0)
         return 0;
     struct tgx_store_keeper_form f;
     char addr[43], rewards[43];
     if (keeper_form(resp, body, &f, addr, rewards)) {
+        f.upsert = upsert;
         struct tgx_store_err err;
         int64_t id;
         bool existed;
         if (api->store->ops->keeper_register(api->store, &f, &id, &existed, &err) < 0)
             tgx_api_store_error(resp, &err, "INVALID_REQUEST", NULL, NULL);
+        else if (upsert)
+            tgx_api_reply(resp, 201,
+                          json_pack("{s:I, s:s}", "keeper_id", (json_int_t)id, "status",
+                                    existed ? "existing" : "created"));
         else if (existed)
             tgx_api_reply(resp, 200,
                           json_pack("{s:s, s:I, s:s}", "message", "Keeper already exists", "keeper_id",
@@ -89,30 +82,18 @@ int tgx_api_keeper_create(struct tgx_http_req *req, struct tgx_http_resp *resp, 
     return 0;
 }
 
+/* POST /api/keepers (admin) {"keeper_name","keeper_address","email_id"}: 201 {"keeper_id"}, or 200
+ * {"message":"Keeper already exists","keeper_id","status":"existing"}. */
+int tgx_api_keeper_create(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
+{
+    return register_keeper(req, resp, ctx, false);
+}
+
 /* POST /api/keepers/form (admin) {"keeper_address","rewards_address","keeper_name","email_id",
  * "on_imua"}: upsert; 201 {"keeper_id","status":"created"|"existing"}. */
 int tgx_api_keeper_form(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
 {
-    struct tgx_api *api = ctx;
-    json_t *body;
-    if (tgx_http_json_body(req, resp, &body) < 0)
-        return 0;
-    struct tgx_store_keeper_form f;
-    char addr[43], rewards[43];
-    if (keeper_form(resp, body, &f, addr, rewards)) {
-        f.upsert = true;
-        struct tgx_store_err err;
-        int64_t id;
-        bool existed;
-        if (api->store->ops->keeper_register(api->store, &f, &id, &existed, &err) < 0)
-            tgx_api_store_error(resp, &err, "INVALID_REQUEST", NULL, NULL);
-        else
-            tgx_api_reply(resp, 201,
-                          json_pack("{s:I, s:s}", "keeper_id", (json_int_t)id, "status",
-                                    existed ? "existing" : "created"));
-    }
-    json_decref(body);
-    return 0;
+    return register_keeper(req, resp, ctx, true);
 }
 
 /* GET /api/keepers/performers (key): [{"keeper_id","keeper_address"}] | null. */
@@ -129,9 +110,7 @@ int tgx_api_keepers_performers(struct tgx_http_req *req, struct tgx_http_resp *r
         tgx_api_store_error(resp, &err, NULL, NULL, NULL);
         return 0;
     }
-    tgx_api_next_cursor(resp, NULL, list.next);
-    tgx_api_reply(resp, 200, json_array_size(list.items) > 0 ? json_incref(list.items) : json_null());
-    tgx_store_list_cleanup(&list);
+    tgx_api_reply_list(resp, &list, true);
     return 0;
 }
 
@@ -148,10 +127,8 @@ static void keeper_error(struct tgx_http_resp *resp, const struct tgx_store_err 
 {
     if (err->status == TGX_STORE_NOT_FOUND && strcmp(err->field, "task_id") == 0)
         tgx_api_error(resp, 404, "TASK_NOT_FOUND", "task_id", "Task not found");
-    else if (err->status == TGX_STORE_NOT_FOUND)
-        tgx_api_error(resp, 404, "KEEPER_NOT_FOUND", NULL, "Keeper not found");
     else
-        tgx_api_store_error(resp, err, NULL, "KEEPER_NOT_FOUND", NULL);
+        tgx_api_lookup_error(resp, err, NULL, "KEEPER_NOT_FOUND", "Keeper not found");
 }
 
 /* GET /api/keepers/:id (key): KeeperData; chat_id and email_id only for admin keys. */
@@ -175,34 +152,53 @@ int tgx_api_keeper_get(struct tgx_http_req *req, struct tgx_http_resp *resp, voi
     return 0;
 }
 
-/* POST /api/keepers/:id/increment-tasks (admin): {"no_executed_tasks"}. */
-int tgx_api_keeper_increment_tasks(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
+/* A store operation on keeper ID: its counter into *COUNT, or its record into *OUT (new). */
+typedef int keeper_count_fn(struct tgx_store *st, int64_t id, int64_t *count, struct tgx_store_err *err);
+typedef int keeper_record_fn(struct tgx_store *st, int64_t id, json_t **out, struct tgx_store_err *err);
+
+/* Answer {"no_executed_tasks"} from FN on the keeper of the path. */
+static int reply_task_count(struct tgx_http_req *req, struct tgx_http_resp *resp, struct tgx_api *api,
+                            keeper_count_fn *fn)
 {
-    struct tgx_api *api = ctx;
     int64_t id, n;
     if (!path_keeper(req, resp, &id))
         return 0;
     struct tgx_store_err err;
-    if (api->store->ops->keeper_increment_tasks(api->store, id, &n, &err) < 0)
+    if (fn(api->store, id, &n, &err) < 0)
         keeper_error(resp, &err);
     else
         tgx_api_reply(resp, 200, json_pack("{s:I}", "no_executed_tasks", (json_int_t)n));
     return 0;
 }
 
+/* Answer the record FN gives for the keeper of the path. */
+static int reply_record(struct tgx_http_req *req, struct tgx_http_resp *resp, struct tgx_api *api,
+                        keeper_record_fn *fn)
+{
+    int64_t id;
+    if (!path_keeper(req, resp, &id))
+        return 0;
+    struct tgx_store_err err;
+    json_t *out;
+    if (fn(api->store, id, &out, &err) < 0)
+        keeper_error(resp, &err);
+    else
+        tgx_api_reply(resp, 200, out);
+    return 0;
+}
+
+/* POST /api/keepers/:id/increment-tasks (admin): {"no_executed_tasks"}. */
+int tgx_api_keeper_increment_tasks(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
+{
+    struct tgx_api *api = ctx;
+    return reply_task_count(req, resp, api, api->store->ops->keeper_increment_tasks);
+}
+
 /* GET /api/keepers/:id/task-count (key): {"no_executed_tasks"}. */
 int tgx_api_keeper_task_count(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
 {
     struct tgx_api *api = ctx;
-    int64_t id, n;
-    if (!path_keeper(req, resp, &id))
-        return 0;
-    struct tgx_store_err err;
-    if (api->store->ops->keeper_task_count(api->store, id, &n, &err) < 0)
-        keeper_error(resp, &err);
-    else
-        tgx_api_reply(resp, 200, json_pack("{s:I}", "no_executed_tasks", (json_int_t)n));
-    return 0;
+    return reply_task_count(req, resp, api, api->store->ops->keeper_task_count);
 }
 
 /* POST /api/keepers/:id/add-points (admin) {"task_id"}: {"task_id","task_fee","keeper_points"}. */
@@ -234,16 +230,7 @@ int tgx_api_keeper_add_points(struct tgx_http_req *req, struct tgx_http_resp *re
 int tgx_api_keeper_points(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
 {
     struct tgx_api *api = ctx;
-    int64_t id;
-    if (!path_keeper(req, resp, &id))
-        return 0;
-    struct tgx_store_err err;
-    json_t *out;
-    if (api->store->ops->keeper_points(api->store, id, &out, &err) < 0)
-        keeper_error(resp, &err);
-    else
-        tgx_api_reply(resp, 200, out);
-    return 0;
+    return reply_record(req, resp, api, api->store->ops->keeper_points);
 }
 
 /* POST /api/keepers/update-chat-id (admin) {"keeper_address","chat_id"}: the keeper WITH THAT
@@ -275,14 +262,5 @@ int tgx_api_keeper_chat_id(struct tgx_http_req *req, struct tgx_http_resp *resp,
 int tgx_api_keeper_com_info(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
 {
     struct tgx_api *api = ctx;
-    int64_t id;
-    if (!path_keeper(req, resp, &id))
-        return 0;
-    struct tgx_store_err err;
-    json_t *out;
-    if (api->store->ops->keeper_com_info(api->store, id, &out, &err) < 0)
-        keeper_error(resp, &err);
-    else
-        tgx_api_reply(resp, 200, out);
-    return 0;
+    return reply_record(req, resp, api, api->store->ops->keeper_com_info);
 }

@@ -25,9 +25,7 @@ int tgx_api_board_keepers(struct tgx_http_req *req, struct tgx_http_resp *resp, 
         tgx_api_store_error(resp, &err, NULL, NULL, NULL);
         return 0;
     }
-    tgx_api_next_cursor(resp, NULL, list.next);
-    tgx_api_reply(resp, 200, json_incref(list.items));
-    tgx_store_list_cleanup(&list);
+    tgx_api_reply_list(resp, &list, false);
     return 0;
 }
 
@@ -45,9 +43,7 @@ int tgx_api_board_users(struct tgx_http_req *req, struct tgx_http_resp *resp, vo
         tgx_api_store_error(resp, &err, NULL, NULL, NULL);
         return 0;
     }
-    tgx_api_next_cursor(resp, NULL, list.next);
-    tgx_api_reply(resp, 200, json_incref(list.items));
-    tgx_store_list_cleanup(&list);
+    tgx_api_reply_list(resp, &list, false);
     return 0;
 }
 
@@ -68,10 +64,7 @@ int tgx_api_board_user_search(struct tgx_http_req *req, struct tgx_http_resp *re
     struct tgx_store_err err;
     json_t *out;
     if (api->store->ops->user_board_entry(api->store, addr, &out, &err) < 0) {
-        if (err.status == TGX_STORE_NOT_FOUND)
-            tgx_api_error(resp, 404, "USER_NOT_FOUND", NULL, "User not found");
-        else
-            tgx_api_store_error(resp, &err, NULL, "USER_NOT_FOUND", NULL);
+        tgx_api_lookup_error(resp, &err, NULL, "USER_NOT_FOUND", "User not found");
         return 0;
     }
     tgx_api_reply(resp, 200, out);
@@ -97,10 +90,7 @@ int tgx_api_board_keeper_search(struct tgx_http_req *req, struct tgx_http_resp *
     json_t *out;
     if (api->store->ops->keeper_board_entry(api->store, a != NULL && a[0] != '\0' ? addr : NULL, name, &out,
                                             &err) < 0) {
-        if (err.status == TGX_STORE_NOT_FOUND)
-            tgx_api_error(resp, 404, "KEEPER_NOT_FOUND", NULL, "Keeper not found");
-        else
-            tgx_api_store_error(resp, &err, NULL, "KEEPER_NOT_FOUND", NULL);
+        tgx_api_lookup_error(resp, &err, NULL, "KEEPER_NOT_FOUND", "Keeper not found");
         return 0;
     }
     tgx_api_reply(resp, 200, out);

@@ -7,18 +7,6 @@
 #include "tgx/api.h"
 #include "tgx/sha256.h"
 
-/* The request body as a NUL-terminated copy, or NULL when out of memory. */
-static char *body_copy(struct tgx_http_req *req, size_t *len)
-{
-    const char *raw = tgx_http_body(req, len);
-    char *copy = malloc(*len + 1);
-    if (copy != NULL) {
-        memcpy(copy, raw, *len);
-        copy[*len] = '\0';
-    }
-    return copy;
-}
-
 /* A whole JSON number in 1..2^63-1 (a real from JSON_DECODE_INT_AS_REAL included). */
 static bool json_id(const json_t *v, int64_t *out)
 {
@@ -44,7 +32,7 @@ int tgx_api_task_create(struct tgx_http_req *req, struct tgx_http_resp *resp, vo
 {
     struct tgx_api *api = ctx;
     size_t len;
-    char *text = body_copy(req, &len);
+    char *text = tgx_api_body_text(req, &len);
     if (text == NULL)
         return -TGX_ERR_NOMEM;
     json_t *body = NULL;
@@ -96,10 +84,7 @@ int tgx_api_task_get(struct tgx_http_req *req, struct tgx_http_resp *resp, void 
     struct tgx_store_err err;
     json_t *task;
     if (api->store->ops->task_get(api->store, id, &task, &err) < 0) {
-        if (err.status == TGX_STORE_NOT_FOUND)
-            tgx_api_error(resp, 404, "TASK_NOT_FOUND", NULL, "Task not found");
-        else
-            tgx_api_store_error(resp, &err, NULL, "TASK_NOT_FOUND", NULL);
+        tgx_api_lookup_error(resp, &err, NULL, "TASK_NOT_FOUND", "Task not found");
         return 0;
     }
     const char *owner = tgx_api_owner(req);
@@ -125,7 +110,7 @@ int tgx_api_task_execution(struct tgx_http_req *req, struct tgx_http_resp *resp,
     if (!path_task_id(req, resp, &id))
         return 0;
     size_t len;
-    char *text = body_copy(req, &len);
+    char *text = tgx_api_body_text(req, &len);
     if (text == NULL)
         return -TGX_ERR_NOMEM;
     json_t *body = NULL;
@@ -176,15 +161,11 @@ int tgx_api_task_execution(struct tgx_http_req *req, struct tgx_http_resp *resp,
             .task_opx_cost = c != NULL && json_is_number(c) ? cost : NULL,
         };
         struct tgx_store_err err;
-        if (api->store->ops->task_record_execution(api->store, id, &x, &err) < 0) {
-            if (err.status == TGX_STORE_NOT_FOUND)
-                tgx_api_error(resp, 404, "TASK_NOT_FOUND", NULL, "Task not found");
-            else
-                tgx_api_store_error(resp, &err, "INVALID_REQUEST", "TASK_NOT_FOUND", NULL);
-        } else {
+        if (api->store->ops->task_record_execution(api->store, id, &x, &err) < 0)
+            tgx_api_lookup_error(resp, &err, "INVALID_REQUEST", "TASK_NOT_FOUND", "Task not found");
+        else
             tgx_api_reply(resp, 200,
                           json_pack("{s:s}", "message", "Task execution data updated successfully"));
-        }
     }
 done:
     json_decref(body);
@@ -197,26 +178,18 @@ int tgx_api_tasks_by_job(struct tgx_http_req *req, struct tgx_http_resp *resp, v
 {
     struct tgx_api *api = ctx;
     char id[80], cursor[256];
-    if (!tgx_api_parse_job_id(tgx_http_param(req, "job_id"), id)) {
-        tgx_api_error(resp, 400, "INVALID_JOB_ID", "job_id", "Invalid job_id format");
-        return 0;
-    }
     struct tgx_store_page page;
-    if (!tgx_api_page(req, resp, TGX_STORE_MAX_LIMIT, &page, cursor, sizeof cursor))
+    if (!tgx_api_param_job_id(req, resp, "job_id", "Invalid job_id format", id) ||
+        !tgx_api_page(req, resp, TGX_STORE_MAX_LIMIT, &page, cursor, sizeof cursor))
         return 0;
     struct tgx_store_list list;
     struct tgx_store_err err;
     if (api->store->ops->tasks_by_job(api->store, id, tgx_api_owner(req), &page, &list, &err) < 0) {
-        if (err.status == TGX_STORE_NOT_FOUND)
-            tgx_api_error(resp, 404, "TASKS_NOT_FOUND", NULL, "No tasks found for this job");
-        else
-            tgx_api_store_error(resp, &err, NULL, "TASKS_NOT_FOUND", NULL);
+        tgx_api_lookup_error(resp, &err, NULL, "TASKS_NOT_FOUND", "No tasks found for this job");
         return 0;
     }
     tgx_api_finish_tasks(list.items);
-    tgx_api_next_cursor(resp, NULL, list.next);
-    tgx_api_reply(resp, 200, json_incref(list.items));
-    tgx_store_list_cleanup(&list);
+    tgx_api_reply_list(resp, &list, false);
     return 0;
 }
 
@@ -286,10 +259,7 @@ static int groups_of_user(struct tgx_http_req *req, struct tgx_http_resp *resp, 
     struct tgx_store_list list;
     struct tgx_store_err err;
     if (api->store->ops->task_groups_by_user(api->store, address, &page, &list, &err) < 0) {
-        if (err.status == TGX_STORE_NOT_FOUND)
-            tgx_api_error(resp, 404, "USER_NOT_FOUND", NULL, "User not found");
-        else
-            tgx_api_store_error(resp, &err, NULL, "USER_NOT_FOUND", NULL);
+        tgx_api_lookup_error(resp, &err, NULL, "USER_NOT_FOUND", "User not found");
         return 0;
     }
     reply_groups(resp, "user_address", address, &list);
@@ -300,10 +270,8 @@ static int groups_of_user(struct tgx_http_req *req, struct tgx_http_resp *resp, 
 int tgx_api_tasks_by_user(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
 {
     char addr[43];
-    if (!tgx_api_parse_address(tgx_http_param(req, "user_address"), addr)) {
-        tgx_api_error(resp, 400, "INVALID_ADDRESS", "user_address", "Invalid user address");
+    if (!tgx_api_param_address(req, resp, "user_address", "Invalid user address", addr))
         return 0;
-    }
     return groups_of_user(req, resp, ctx, addr);
 }
 
@@ -340,20 +308,15 @@ int tgx_api_tasks_by_safe(struct tgx_http_req *req, struct tgx_http_resp *resp, 
 {
     struct tgx_api *api = ctx;
     char safe[43], cursor[256];
-    if (!tgx_api_parse_address(tgx_http_param(req, "safe_address"), safe)) {
-        tgx_api_error(resp, 400, "INVALID_ADDRESS", "safe_address", "Invalid safe address");
-        return 0;
-    }
     struct tgx_store_page page;
-    if (!tgx_api_page(req, resp, TGX_STORE_MAX_LIMIT, &page, cursor, sizeof cursor))
+    if (!tgx_api_param_address(req, resp, "safe_address", "Invalid safe address", safe) ||
+        !tgx_api_page(req, resp, TGX_STORE_MAX_LIMIT, &page, cursor, sizeof cursor))
         return 0;
     struct tgx_store_list list;
     struct tgx_store_err err;
     if (api->store->ops->task_groups_by_safe(api->store, safe, tgx_api_owner(req), &page, &list, &err) < 0) {
-        if (err.status == TGX_STORE_NOT_FOUND)
-            tgx_api_error(resp, 404, "SAFE_ADDRESS_NOT_FOUND", NULL, "No jobs found for this safe address");
-        else
-            tgx_api_store_error(resp, &err, NULL, "SAFE_ADDRESS_NOT_FOUND", NULL);
+        tgx_api_lookup_error(resp, &err, NULL, "SAFE_ADDRESS_NOT_FOUND",
+                             "No jobs found for this safe address");
         return 0;
     }
     reply_groups(resp, "safe_address", safe, &list);

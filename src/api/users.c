@@ -8,35 +8,17 @@ int tgx_api_user_get(struct tgx_http_req *req, struct tgx_http_resp *resp, void 
 {
     struct tgx_api *api = ctx;
     char addr[43];
-    if (!tgx_api_parse_address(tgx_http_param(req, "address"), addr)) {
-        tgx_api_error(resp, 400, "INVALID_ADDRESS", "address", "invalid user address");
-        return 0;
-    }
-    if (!tgx_api_check_owner(req, resp, addr))
+    if (!tgx_api_param_address(req, resp, "address", "invalid user address", addr) ||
+        !tgx_api_check_owner(req, resp, addr))
         return 0;
     struct tgx_store_err err;
     json_t *user;
     if (api->store->ops->user_get(api->store, addr, &user, &err) < 0) {
-        if (err.status == TGX_STORE_NOT_FOUND)
-            tgx_api_error(resp, 404, "USER_NOT_FOUND", NULL, "User not found");
-        else
-            tgx_api_store_error(resp, &err, NULL, "USER_NOT_FOUND", NULL);
+        tgx_api_lookup_error(resp, &err, NULL, "USER_NOT_FOUND", "User not found");
         return 0;
     }
     tgx_api_reply(resp, 200, user);
     return 0;
-}
-
-/* A plausible e-mail address: one '@' with text on both sides, no white space or control. */
-static bool email_ok(const char *s)
-{
-    const char *at = strchr(s, '@');
-    if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL || strlen(s) > 254)
-        return false;
-    for (const char *p = s; *p != '\0'; p++)
-        if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            return false;
-    return true;
 }
 
 /* POST /api/users/email (key, owner) {"user_address","email_id"}: 200 {"message"}. */
@@ -57,18 +39,14 @@ int tgx_api_user_email(struct tgx_http_req *req, struct tgx_http_resp *resp, voi
                       "Missing user_address or email");
     } else if (!tgx_api_parse_address(address, addr)) {
         tgx_api_error(resp, 400, "INVALID_ADDRESS", "user_address", "invalid user_address");
-    } else if (!email_ok(email)) {
+    } else if (!tgx_api_is_email(email)) {
         tgx_api_error(resp, 400, "INVALID_EMAIL", "email_id", "invalid email_id");
     } else if (tgx_api_check_owner(req, resp, addr)) {
         struct tgx_store_err err;
-        if (api->store->ops->user_set_email(api->store, addr, email, &err) < 0) {
-            if (err.status == TGX_STORE_NOT_FOUND)
-                tgx_api_error(resp, 404, "USER_NOT_FOUND", NULL, "User not found");
-            else
-                tgx_api_store_error(resp, &err, "INVALID_EMAIL", "USER_NOT_FOUND", NULL);
-        } else {
+        if (api->store->ops->user_set_email(api->store, addr, email, &err) < 0)
+            tgx_api_lookup_error(resp, &err, "INVALID_EMAIL", "USER_NOT_FOUND", "User not found");
+        else
             tgx_api_reply(resp, 200, json_pack("{s:s}", "message", "Email updated successfully"));
-        }
     }
     json_decref(body);
     return 0;
@@ -79,12 +57,9 @@ int tgx_api_user_safe_addresses(struct tgx_http_req *req, struct tgx_http_resp *
 {
     struct tgx_api *api = ctx;
     char addr[43], cursor[256];
-    if (!tgx_api_parse_address(tgx_http_param(req, "user_address"), addr)) {
-        tgx_api_error(resp, 400, "INVALID_ADDRESS", "user_address", "invalid user address");
-        return 0;
-    }
     struct tgx_store_page page;
-    if (!tgx_api_check_owner(req, resp, addr) ||
+    if (!tgx_api_param_address(req, resp, "user_address", "invalid user address", addr) ||
+        !tgx_api_check_owner(req, resp, addr) ||
         !tgx_api_page(req, resp, TGX_STORE_MAX_LIMIT, &page, cursor, sizeof cursor))
         return 0;
     struct tgx_store_list list;

@@ -1,5 +1,6 @@
 /* pg.c: the PostgreSQL backend of tgx_store: named, prepared queries over a connection pool;
  * writes through the stored functions of sql/tgx.rest.sql. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,7 +303,13 @@ static const struct tgx_pg_query Q_JOBS_BY_SAFE = {
                    "ORDER BY j.created_at DESC, j.job_id DESC LIMIT $5::integer",
     5};
 
-/* One row even for an unknown job (found false) or a job without tasks (task columns NULL). */
+/*
+ * The per-job lists (task fees, tasks by job) start with these columns: whether the job exists and
+ * its owner's address.  They give one row even for an unknown job (found false) or a job without
+ * tasks (task columns NULL).
+ */
+enum { JOBCHK_COL_FOUND, JOBCHK_COL_OWNER };
+
 static const struct tgx_pg_query Q_JOB_TASK_FEES = {
     QID_JOB_TASK_FEES, "tgx_job_task_fees",
     "SELECT j.job_id IS NOT NULL, u.user_address, t.task_id, t.task_opx_cost, t.task_id::text "
@@ -317,7 +324,7 @@ static const struct tgx_pgcol TASK_FEE_COLS[] = {
     {"task_id", PGC_INT, G_MAIN}, {"task_opx_cost", PGC_NUM, G_MAIN},
     {"key", PGC_TEXT, 0},
 };
-enum { FEE_COL_FOUND, FEE_COL_OWNER, FEE_COL_TASK, FEE_COL_COST, FEE_COL_KEY };
+enum { FEE_COL_KEY = 4 };
 
 static const struct tgx_pg_query Q_JOBS_TIME_DUE = {
     QID_JOBS_TIME_DUE, "tgx_jobs_time_due",
@@ -438,7 +445,7 @@ static const struct tgx_pgcol TASK_COLS[] = {
         "key", PGC_TEXT, 0                                                                                   \
     }
 
-/* One row even for an unknown job (found false) or a job without tasks (task columns NULL). */
+/* A per-job list (JOBCHK_COL_* first). */
 static const struct tgx_pg_query Q_TASKS_BY_JOB = {
     QID_TASKS_BY_JOB, "tgx_tasks_by_job",
     "SELECT j.job_id IS NOT NULL, u.user_address, " TASK_ITEM_SQL
@@ -453,7 +460,7 @@ static const struct tgx_pgcol TASKS_BY_JOB_COLS[] = {
     {"owner", PGC_TEXT, 0},
     TASK_ITEM_COLS_LIST,
 };
-enum { TBJ_COL_FOUND, TBJ_COL_OWNER, TBJ_COL_TASK, TBJ_COL_KEY = 14 };
+enum { TBJ_COL_KEY = 14 };
 
 static const struct tgx_pg_query Q_TASKS_RECENT = {
     QID_TASKS_RECENT, "tgx_tasks_recent",
@@ -860,12 +867,10 @@ static int run_int(struct tgx_store *st, const struct tgx_pg_query *q, const cha
     return 0;
 }
 
-/* Page parameters: the limit + 1 (to see whether more follow) and the cursor's parts. */
-struct page_params {
-    char limit[16];
-    char part1[128];
-    char part2[128];
-};
+static int limit_of(const struct tgx_store_page *page)
+{
+    return page->limit < 1 ? 1 : page->limit > TGX_STORE_MAX_LIMIT ? TGX_STORE_MAX_LIMIT : page->limit;
+}
 
 /* Check that S is made only of characters of ALLOWED and is 1..MAX long. */
 static bool made_of(const char *s, size_t n, const char *allowed, size_t max)
@@ -884,74 +889,131 @@ static bool made_of(const char *s, size_t n, const char *allowed, size_t max)
 #define ADDR_CHARS  "0123456789abcdefx"
 
 /*
- * Split PAGE's cursor key "A|B" (or "A" when ALLOWED2 is NULL) into P, checking each part's
- * characters; without a cursor use the sentinels DEF1, DEF2.  BAD_INPUT field "cursor" when the
- * key is malformed.
+ * The cursor key of a keyset-paged list: "A|B", or "A" when ALLOWED2 is NULL.  ALLOWED1/ALLOWED2
+ * are the characters each part may hold; DEF1/DEF2 the sentinels of the first page.
  */
-static int page_params(const struct tgx_store_page *page, const char *allowed1, const char *def1,
-                       const char *allowed2, const char *def2, struct page_params *p,
+struct cursor_fmt {
+    const char *allowed1, *def1;
+    const char *allowed2, *def2;
+};
+
+static const struct cursor_fmt CUR_ID_DESC = {DIGITS, ID_MAX, NULL, NULL};          /* id, newest first */
+static const struct cursor_fmt CUR_ID_ASC = {DIGITS, "0", NULL, NULL};              /* id, oldest first */
+static const struct cursor_fmt CUR_JOB = {TS_CHARS, TS_MAX, DIGITS, UINT_MAX_TEXT}; /* created_at|job_id */
+static const struct cursor_fmt CUR_SAFE = {TS_CHARS, TS_MAX, ADDR_CHARS, ADDR_MAX}; /* created_at|address */
+static const struct cursor_fmt CUR_POINTS = {FLOAT_CHARS, POINTS_MAX, DIGITS, ID_MAX}; /* points|id */
+static const struct cursor_fmt CUR_DUE = {TS_CHARS, "-infinity", DIGITS, "-1"}; /* next_fire_at|job_id */
+
+/*
+ * The parameters of one page of a list query: the query's leading arguments, then the cursor's
+ * parts and the limit + 1 (to see whether more follow), as VALUES.
+ */
+struct page_params {
+    char limit[16];
+    char part1[128];
+    char part2[128];
+    const char *values[8]; /* ARGS..., part1, [part2], limit */
+};
+
+/*
+ * Fill P for PAGE: NARGS leading ARGS, then PAGE's cursor key split by FMT (the sentinels without a
+ * cursor) and the limit.  BAD_INPUT field "cursor" when the key is malformed.
+ */
+static int page_params(const struct tgx_store_page *page, const struct cursor_fmt *fmt,
+                       const char *const *args, size_t nargs, struct page_params *p,
                        struct tgx_store_err *err)
 {
-    int limit = page->limit < 1 ? 1 : page->limit > TGX_STORE_MAX_LIMIT ? TGX_STORE_MAX_LIMIT : page->limit;
-    snprintf(p->limit, sizeof p->limit, "%d", limit + 1);
+    assert(nargs + 3 <= COUNT(p->values));
+    snprintf(p->limit, sizeof p->limit, "%d", limit_of(page) + 1);
     if (page->after == NULL) {
-        snprintf(p->part1, sizeof p->part1, "%s", def1);
-        snprintf(p->part2, sizeof p->part2, "%s", def2 != NULL ? def2 : "");
-        return 0;
+        snprintf(p->part1, sizeof p->part1, "%s", fmt->def1);
+        snprintf(p->part2, sizeof p->part2, "%s", fmt->def2 != NULL ? fmt->def2 : "");
+    } else {
+        const char *a = page->after;
+        const char *bar = fmt->allowed2 != NULL ? strchr(a, '|') : NULL;
+        size_t n1 = bar != NULL ? (size_t)(bar - a) : strlen(a);
+        bool ok =
+            made_of(a, n1, fmt->allowed1, sizeof p->part1 - 1) && (fmt->allowed2 == NULL) == (bar == NULL);
+        if (ok && bar != NULL)
+            ok = made_of(bar + 1, strlen(bar + 1), fmt->allowed2, sizeof p->part2 - 1);
+        if (!ok) {
+            tgx_store_err_set(err, TGX_STORE_BAD_INPUT, "cursor", "invalid cursor");
+            return -TGX_ERR_INVAL;
+        }
+        snprintf(p->part1, sizeof p->part1, "%.*s", (int)n1, a);
+        snprintf(p->part2, sizeof p->part2, "%s", bar != NULL ? bar + 1 : "");
     }
-    const char *a = page->after;
-    const char *bar = allowed2 != NULL ? strchr(a, '|') : NULL;
-    size_t n1 = bar != NULL ? (size_t)(bar - a) : strlen(a);
-    bool ok = made_of(a, n1, allowed1, sizeof p->part1 - 1) && (allowed2 == NULL) == (bar == NULL);
-    if (ok && bar != NULL)
-        ok = made_of(bar + 1, strlen(bar + 1), allowed2, sizeof p->part2 - 1);
-    if (!ok) {
-        tgx_store_err_set(err, TGX_STORE_BAD_INPUT, "cursor", "invalid cursor");
-        return -TGX_ERR_INVAL;
-    }
-    snprintf(p->part1, sizeof p->part1, "%.*s", (int)n1, a);
-    snprintf(p->part2, sizeof p->part2, "%s", bar != NULL ? bar + 1 : "");
+    size_t n = 0;
+    for (size_t i = 0; i < nargs; i++)
+        p->values[n++] = args[i];
+    p->values[n++] = p->part1;
+    if (fmt->allowed2 != NULL)
+        p->values[n++] = p->part2;
+    p->values[n] = p->limit;
     return 0;
 }
 
-/* A list query: rows become records of GROUPS; the key column of the last kept row is NEXT. */
-struct list_ctx {
-    const struct tgx_pgcol *cols;
+/* A keyset-paged list query: the statement, its cursor, and how its rows become records. */
+struct list_query {
+    const struct tgx_pg_query *q;
+    const struct cursor_fmt *cursor;
+    const struct tgx_pgcol *cols; /* a row becomes the record of these columns of GROUPS ... */
     size_t ncols;
     unsigned groups;
+    json_t *(*build)(const PGresult *res, int row); /* ... or BUILD's record when not NULL */
+    int key_col;  /* the cursor key of a row: the last kept row's is the next cursor */
+    bool per_job; /* starts with the JOBCHK_COL_* columns: NOT_FOUND / FORBIDDEN before the rows */
+};
+
+struct list_ctx {
+    const struct list_query *lq;
     int limit;
-    int key_col;
-    int skip_col; /* a boolean column: rows where it is false or NULL are skipped (-1: none) */
+    const char *owner; /* per-job lists: the key's owner, NULL for an admin */
     struct tgx_store_list *out;
     struct tgx_store_err *err;
-    /* optional post-processing of a record (e.g. the trigger sub-object of a job) */
-    json_t *(*build)(const PGresult *res, int row, const struct list_ctx *c);
 };
+
+/* Check the job of a per-job list (the first row's JOBCHK_COL_* columns). */
+static int job_check(const PGresult *res, const struct list_ctx *c)
+{
+    if (PQntuples(res) == 0 || PQgetvalue(res, 0, JOBCHK_COL_FOUND)[0] != 't') {
+        tgx_store_err_set(c->err, TGX_STORE_NOT_FOUND, NULL, "job not found");
+        return -TGX_ERR_NOTFOUND;
+    }
+    if (c->owner != NULL && strcmp(PQgetvalue(res, 0, JOBCHK_COL_OWNER), c->owner) != 0) {
+        tgx_store_err_set(c->err, TGX_STORE_FORBIDDEN, NULL, "forbidden: the job belongs to another owner");
+        return -TGX_ERR_NOTFOUND;
+    }
+    return 0;
+}
 
 static int list_cb(const PGresult *res, void *arg)
 {
     struct list_ctx *c = arg;
+    const struct list_query *lq = c->lq;
     int n = PQntuples(res);
+    if (lq->per_job) {
+        int rc = job_check(res, c);
+        if (rc < 0)
+            return rc;
+    }
     c->out->items = json_array();
     if (c->out->items == NULL)
         goto oom;
     int kept = 0;
     int last = -1;
     for (int i = 0; i < n; i++) {
-        if (c->skip_col >= 0 &&
-            (PQgetisnull(res, i, c->skip_col) || PQgetvalue(res, i, c->skip_col)[0] != 't'))
-            continue;
         if (kept == c->limit) {
             /* one row more than asked: the last kept row's key is the next cursor */
-            if (last >= 0 && c->key_col >= 0 && !PQgetisnull(res, last, c->key_col)) {
-                c->out->next = strdup(PQgetvalue(res, last, c->key_col));
+            if (last >= 0 && !PQgetisnull(res, last, lq->key_col)) {
+                c->out->next = strdup(PQgetvalue(res, last, lq->key_col));
                 if (c->out->next == NULL)
                     goto oom;
             }
             break;
         }
         json_t *rec =
-            c->build != NULL ? c->build(res, i, c) : tgx_pg_object(res, i, c->cols, c->ncols, c->groups);
+            lq->build != NULL ? lq->build(res, i) : tgx_pg_object(res, i, lq->cols, lq->ncols, lq->groups);
         if (rec == NULL || json_array_append_new(c->out->items, rec) < 0)
             goto oom;
         kept++;
@@ -963,21 +1025,29 @@ oom:
     return -TGX_ERR_NOMEM;
 }
 
-static int run_list(struct tgx_store *st, const struct tgx_pg_query *q, const char *const *params,
-                    struct list_ctx *c, struct tgx_store_list *out, struct tgx_store_err *err)
+/*
+ * Run the page PAGE of list LQ with the NARGS leading ARGS into *OUT (emptied on failure).  OWNER:
+ * the key's owner for a per-job list (NULL for an admin or another list).
+ */
+static int run_list(struct tgx_store *st, const struct list_query *lq, const char *const *args, size_t nargs,
+                    const char *owner, const struct tgx_store_page *page, struct tgx_store_list *out,
+                    struct tgx_store_err *err)
 {
+    struct page_params p;
     memset(out, 0, sizeof *out);
-    c->out = out;
-    c->err = err;
-    int rc = run(st, q, params, list_cb, c, err);
+    if (page_params(page, lq->cursor, args, nargs, &p, err) < 0)
+        return -TGX_ERR_INVAL;
+    struct list_ctx c = {lq, limit_of(page), owner, out, err};
+    int rc = run(st, lq->q, p.values, list_cb, &c, err);
     if (rc < 0)
         tgx_store_list_cleanup(out);
     return rc;
 }
 
-static int limit_of(const struct tgx_store_page *page)
+/* The decimal text of ID, the text form of a bigint parameter. */
+static void id_param(int64_t id, char out[24])
 {
-    return page->limit < 1 ? 1 : page->limit > TGX_STORE_MAX_LIMIT ? TGX_STORE_MAX_LIMIT : page->limit;
+    snprintf(out, 24, "%lld", (long long)id);
 }
 
 /* "\x<hex>" of a SHA-256, the text form of a bytea parameter. */
@@ -1100,16 +1170,18 @@ static int pg_key_delete_masked(struct tgx_store *st, const char *hint, const ch
     return 0;
 }
 
+static const struct list_query L_KEYS_BY_OWNER = {.q = &Q_KEYS_BY_OWNER,
+                                                  .cursor = &CUR_ID_DESC,
+                                                  .cols = KEY_COLS,
+                                                  .ncols = COUNT(KEY_COLS),
+                                                  .groups = G_MAIN,
+                                                  .key_col = KEY_COL_ID};
+
 static int pg_keys_by_owner(struct tgx_store *st, const char *owner, const struct tgx_store_page *page,
                             struct tgx_store_list *out, struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, DIGITS, ID_MAX, NULL, NULL, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {owner, p.part1, p.limit};
-    struct list_ctx c = {KEY_COLS, COUNT(KEY_COLS), G_MAIN, limit_of(page), KEY_COL_ID, -1, NULL, NULL, NULL};
-    return run_list(st, &Q_KEYS_BY_OWNER, params, &c, out, err);
+    const char *args[] = {owner};
+    return run_list(st, &L_KEYS_BY_OWNER, args, COUNT(args), NULL, page, out, err);
 }
 
 /* --- users --- */
@@ -1130,37 +1202,31 @@ static int pg_user_set_email(struct tgx_store *st, const char *address, const ch
     return rc;
 }
 
+static const struct list_query L_SAFE_ADDRESSES = {.q = &Q_SAFE_ADDRESSES,
+                                                   .cursor = &CUR_SAFE,
+                                                   .cols = SAFE_COLS,
+                                                   .ncols = COUNT(SAFE_COLS),
+                                                   .groups = G_MAIN,
+                                                   .key_col = SAFE_COL_KEY};
+
 static int pg_safe_addresses(struct tgx_store *st, const char *address, const struct tgx_store_page *page,
                              struct tgx_store_list *out, struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, TS_CHARS, TS_MAX, ADDR_CHARS, ADDR_MAX, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {address, p.part1, p.part2, p.limit};
-    struct list_ctx c = {SAFE_COLS, COUNT(SAFE_COLS), G_MAIN, limit_of(page), SAFE_COL_KEY, -1, NULL, NULL,
-                         NULL};
-    return run_list(st, &Q_SAFE_ADDRESSES, params, &c, out, err);
+    const char *args[] = {address};
+    return run_list(st, &L_SAFE_ADDRESSES, args, COUNT(args), NULL, page, out, err);
 }
+
+static const struct list_query L_USERS_BOARD = {.q = &Q_USERS_BOARD,
+                                                .cursor = &CUR_POINTS,
+                                                .cols = USER_BOARD_COLS,
+                                                .ncols = COUNT(USER_BOARD_COLS),
+                                                .groups = G_MAIN,
+                                                .key_col = USER_BOARD_COL_KEY};
 
 static int pg_users_board(struct tgx_store *st, const struct tgx_store_page *page, struct tgx_store_list *out,
                           struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, FLOAT_CHARS, POINTS_MAX, DIGITS, ID_MAX, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {p.part1, p.part2, p.limit};
-    struct list_ctx c = {USER_BOARD_COLS,
-                         COUNT(USER_BOARD_COLS),
-                         G_MAIN,
-                         limit_of(page),
-                         USER_BOARD_COL_KEY,
-                         -1,
-                         NULL,
-                         NULL,
-                         NULL};
-    return run_list(st, &Q_USERS_BOARD, params, &c, out, err);
+    return run_list(st, &L_USERS_BOARD, NULL, 0, NULL, page, out, err);
 }
 
 static int pg_user_board_entry(struct tgx_store *st, const char *address, json_t **out,
@@ -1187,9 +1253,8 @@ static int pg_job_get(struct tgx_store *st, const char *job_id, json_t **out, st
 }
 
 /* A JobResponse: {"job_data": JobData, "<kind>_job_data": trigger sub-object}. */
-static json_t *job_response(const PGresult *res, int row, const struct list_ctx *c)
+static json_t *job_response(const PGresult *res, int row)
 {
-    (void)c;
     int tdid = atoi(PQgetvalue(res, row, JOB_COL_TDID));
     unsigned kind = tdid == 3 || tdid == 4 ? G_EVENT : tdid == 5 || tdid == 6 ? G_COND : G_TIME;
     const char *name = kind == G_EVENT  ? "event_job_data"
@@ -1211,87 +1276,42 @@ static json_t *job_response(const PGresult *res, int row, const struct list_ctx 
     return rec;
 }
 
+static const struct list_query L_JOBS_BY_USER = {
+    .q = &Q_JOBS_BY_USER, .cursor = &CUR_JOB, .build = job_response, .key_col = JOB_COL_KEY};
+static const struct list_query L_JOBS_BY_SAFE = {
+    .q = &Q_JOBS_BY_SAFE, .cursor = &CUR_JOB, .build = job_response, .key_col = JOB_COL_KEY};
+
 static int pg_jobs_by_user(struct tgx_store *st, const char *address, const char *chain_id,
                            const struct tgx_store_page *page, struct tgx_store_list *out,
                            struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, TS_CHARS, TS_MAX, DIGITS, UINT_MAX_TEXT, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {address, chain_id, p.part1, p.part2, p.limit};
-    struct list_ctx c = {JOB_COLS, COUNT(JOB_COLS), G_MAIN, limit_of(page), JOB_COL_KEY, -1, NULL,
-                         NULL,     job_response};
-    return run_list(st, &Q_JOBS_BY_USER, params, &c, out, err);
+    const char *args[] = {address, chain_id};
+    return run_list(st, &L_JOBS_BY_USER, args, COUNT(args), NULL, page, out, err);
 }
 
 static int pg_jobs_by_safe(struct tgx_store *st, const char *safe, const char *owner,
                            const struct tgx_store_page *page, struct tgx_store_list *out,
                            struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, TS_CHARS, TS_MAX, DIGITS, UINT_MAX_TEXT, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {safe, owner, p.part1, p.part2, p.limit};
-    struct list_ctx c = {JOB_COLS, COUNT(JOB_COLS), G_MAIN, limit_of(page), JOB_COL_KEY, -1, NULL,
-                         NULL,     job_response};
-    return run_list(st, &Q_JOBS_BY_SAFE, params, &c, out, err);
+    const char *args[] = {safe, owner};
+    return run_list(st, &L_JOBS_BY_SAFE, args, COUNT(args), NULL, page, out, err);
 }
 
-/* Check the "found" and owner columns of the first row of a per-job list: NOT_FOUND, FORBIDDEN. */
-struct owned_list_ctx {
-    struct list_ctx list;
-    int found_col;
-    int owner_col;
-    const char *owner; /* NULL: admin */
-    const char *what;
-};
-
-static int owned_list_cb(const PGresult *res, void *arg)
-{
-    struct owned_list_ctx *c = arg;
-    if (PQntuples(res) == 0 || PQgetvalue(res, 0, c->found_col)[0] != 't') {
-        tgx_store_err_set(c->list.err, TGX_STORE_NOT_FOUND, NULL, "%s not found", c->what);
-        return -TGX_ERR_NOTFOUND;
-    }
-    if (c->owner != NULL && strcmp(PQgetvalue(res, 0, c->owner_col), c->owner) != 0) {
-        tgx_store_err_set(c->list.err, TGX_STORE_FORBIDDEN, NULL,
-                          "forbidden: the job belongs to another owner");
-        return -TGX_ERR_NOTFOUND;
-    }
-    return list_cb(res, &c->list);
-}
-
-static int run_owned_list(struct tgx_store *st, const struct tgx_pg_query *q, const char *const *params,
-                          struct owned_list_ctx *c, struct tgx_store_list *out, struct tgx_store_err *err)
-{
-    memset(out, 0, sizeof *out);
-    c->list.out = out;
-    c->list.err = err;
-    int rc = run(st, q, params, owned_list_cb, c, err);
-    if (rc < 0)
-        tgx_store_list_cleanup(out);
-    return rc;
-}
+static const struct list_query L_JOB_TASK_FEES = {.q = &Q_JOB_TASK_FEES,
+                                                  .cursor = &CUR_ID_DESC,
+                                                  .cols = TASK_FEE_COLS,
+                                                  .ncols = COUNT(TASK_FEE_COLS),
+                                                  .groups = G_MAIN,
+                                                  .key_col = FEE_COL_KEY,
+                                                  .per_job = true};
 
 static int pg_job_task_fees(struct tgx_store *st, const char *job_id, const char *owner,
                             const struct tgx_store_page *page, struct tgx_store_list *out,
                             struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, DIGITS, ID_MAX, NULL, NULL, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {job_id, p.part1, p.limit};
-    struct owned_list_ctx c = {
-        {TASK_FEE_COLS, COUNT(TASK_FEE_COLS), G_MAIN, limit_of(page), FEE_COL_KEY, -1, NULL, NULL, NULL},
-        FEE_COL_FOUND,
-        FEE_COL_OWNER,
-        owner,
-        "job"};
+    const char *args[] = {job_id};
     /* a job without tasks gives one row with a NULL task: skip it by the task column */
-    int rc = run_owned_list(st, &Q_JOB_TASK_FEES, params, &c, out, err);
+    int rc = run_list(st, &L_JOB_TASK_FEES, args, COUNT(args), owner, page, out, err);
     if (rc == 0) {
         size_t i;
         json_t *v;
@@ -1350,44 +1370,43 @@ static int pg_job_delete(struct tgx_store *st, const char *owner, const char *jo
 static int pg_task_get(struct tgx_store *st, int64_t task_id, json_t **out, struct tgx_store_err *err)
 {
     char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)task_id);
+    id_param(task_id, id);
     const char *params[] = {id};
     return run_one(st, &Q_TASK_GET, params, TASK_COLS, COUNT(TASK_COLS), G_MAIN, "task", out, err);
 }
+
+static const struct list_query L_TASKS_BY_JOB = {.q = &Q_TASKS_BY_JOB,
+                                                 .cursor = &CUR_ID_DESC,
+                                                 .cols = TASKS_BY_JOB_COLS,
+                                                 .ncols = COUNT(TASKS_BY_JOB_COLS),
+                                                 .groups = G_SUB,
+                                                 .key_col = TBJ_COL_KEY,
+                                                 .per_job = true};
 
 static int pg_tasks_by_job(struct tgx_store *st, const char *job_id, const char *owner,
                            const struct tgx_store_page *page, struct tgx_store_list *out,
                            struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, DIGITS, ID_MAX, NULL, NULL, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {job_id, p.part1, p.limit};
-    struct owned_list_ctx c = {{TASKS_BY_JOB_COLS, COUNT(TASKS_BY_JOB_COLS), G_SUB, limit_of(page),
-                                TBJ_COL_KEY, -1, NULL, NULL, NULL},
-                               TBJ_COL_FOUND,
-                               TBJ_COL_OWNER,
-                               owner,
-                               "job"};
-    int rc = run_owned_list(st, &Q_TASKS_BY_JOB, params, &c, out, err);
+    const char *args[] = {job_id};
+    int rc = run_list(st, &L_TASKS_BY_JOB, args, COUNT(args), owner, page, out, err);
     if (rc == 0 && json_array_size(out->items) == 1 &&
         json_integer_value(json_object_get(json_array_get(out->items, 0), "task_id")) == 0)
         json_array_clear(out->items); /* the job has no task: its one row had NULL task columns */
     return rc;
 }
 
+static const struct list_query L_TASKS_RECENT = {.q = &Q_TASKS_RECENT,
+                                                 .cursor = &CUR_ID_DESC,
+                                                 .cols = RECENT_COLS,
+                                                 .ncols = COUNT(RECENT_COLS),
+                                                 .groups = G_MAIN,
+                                                 .key_col = RECENT_COL_KEY};
+
 static int pg_tasks_recent(struct tgx_store *st, const char *owner, const struct tgx_store_page *page,
                            struct tgx_store_list *out, struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, DIGITS, ID_MAX, NULL, NULL, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {owner, p.part1, p.limit};
-    struct list_ctx c = {
-        RECENT_COLS, COUNT(RECENT_COLS), G_MAIN, limit_of(page), RECENT_COL_KEY, -1, NULL, NULL, NULL};
-    return run_list(st, &Q_TASKS_RECENT, params, &c, out, err);
+    const char *args[] = {owner};
+    return run_list(st, &L_TASKS_RECENT, args, COUNT(args), NULL, page, out, err);
 }
 
 /* Task groups: consecutive rows of one job become {"job_id","tasks":[...]}; LIMIT counts jobs. */
@@ -1441,12 +1460,17 @@ oom:
     return -TGX_ERR_NOMEM;
 }
 
-static int run_groups(struct tgx_store *st, const struct tgx_pg_query *q, const char *const *params,
-                      const struct tgx_store_page *page, struct tgx_store_list *out, bool *found,
-                      struct tgx_store_err *err)
+/* Run the page PAGE of task-group query Q with the NARGS leading ARGS; *FOUND from its first row. */
+static int run_groups(struct tgx_store *st, const struct tgx_pg_query *q, const char *const *args,
+                      size_t nargs, const struct tgx_store_page *page, struct tgx_store_list *out,
+                      bool *found, struct tgx_store_err *err)
 {
+    struct page_params p;
+    memset(out, 0, sizeof *out);
+    if (page_params(page, &CUR_JOB, args, nargs, &p, err) < 0)
+        return -TGX_ERR_INVAL;
     struct groups_ctx c = {limit_of(page), false, out, err};
-    int rc = run(st, q, params, groups_cb, &c, err);
+    int rc = run(st, q, p.values, groups_cb, &c, err);
     if (rc < 0) {
         tgx_store_list_cleanup(out);
         return rc;
@@ -1459,13 +1483,9 @@ static int pg_task_groups_by_user(struct tgx_store *st, const char *address,
                                   const struct tgx_store_page *page, struct tgx_store_list *out,
                                   struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, TS_CHARS, TS_MAX, DIGITS, UINT_MAX_TEXT, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {address, p.part1, p.part2, p.limit};
+    const char *args[] = {address};
     bool found;
-    int rc = run_groups(st, &Q_TASK_GROUPS_BY_USER, params, page, out, &found, err);
+    int rc = run_groups(st, &Q_TASK_GROUPS_BY_USER, args, COUNT(args), page, out, &found, err);
     if (rc == 0 && !found) {
         tgx_store_list_cleanup(out);
         tgx_store_err_set(err, TGX_STORE_NOT_FOUND, NULL, "user not found");
@@ -1478,13 +1498,9 @@ static int pg_task_groups_by_safe(struct tgx_store *st, const char *safe, const 
                                   const struct tgx_store_page *page, struct tgx_store_list *out,
                                   struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, TS_CHARS, TS_MAX, DIGITS, UINT_MAX_TEXT, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {safe, owner, p.part1, p.part2, p.limit};
+    const char *args[] = {safe, owner};
     bool found;
-    int rc = run_groups(st, &Q_TASK_GROUPS_BY_SAFE, params, page, out, &found, err);
+    int rc = run_groups(st, &Q_TASK_GROUPS_BY_SAFE, args, COUNT(args), page, out, &found, err);
     if (rc == 0 && !found && page->after == NULL) {
         tgx_store_list_cleanup(out);
         tgx_store_err_set(err, TGX_STORE_NOT_FOUND, NULL, "no jobs found for this safe address");
@@ -1506,8 +1522,8 @@ static int pg_task_record_execution(struct tgx_store *st, int64_t task_id,
                                     const struct tgx_store_execution *x, struct tgx_store_err *err)
 {
     char id[24], performer[24];
-    snprintf(id, sizeof id, "%lld", (long long)task_id);
-    snprintf(performer, sizeof performer, "%lld", (long long)x->task_performer_id);
+    id_param(task_id, id);
+    id_param(x->task_performer_id, performer);
     const char *params[] = {id,
                             x->task_performer_id != 0 ? performer : NULL,
                             x->execution_timestamp,
@@ -1562,47 +1578,53 @@ static int pg_keeper_register(struct tgx_store *st, const struct tgx_store_keepe
     return 0;
 }
 
+static const struct list_query L_KEEPERS_PERFORMERS = {.q = &Q_KEEPERS_PERFORMERS,
+                                                       .cursor = &CUR_ID_ASC,
+                                                       .cols = PERFORMER_COLS,
+                                                       .ncols = COUNT(PERFORMER_COLS),
+                                                       .groups = G_MAIN,
+                                                       .key_col = PERF_COL_KEY};
+
 static int pg_keepers_performers(struct tgx_store *st, const struct tgx_store_page *page,
                                  struct tgx_store_list *out, struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, DIGITS, "0", NULL, NULL, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {p.part1, p.limit};
-    struct list_ctx c = {
-        PERFORMER_COLS, COUNT(PERFORMER_COLS), G_MAIN, limit_of(page), PERF_COL_KEY, -1, NULL, NULL, NULL};
-    return run_list(st, &Q_KEEPERS_PERFORMERS, params, &c, out, err);
+    return run_list(st, &L_KEEPERS_PERFORMERS, NULL, 0, NULL, page, out, err);
 }
 
-static void id_param(int64_t id, char out[24])
-{
-    snprintf(out, 24, "%lld", (long long)id);
-}
-
-static int pg_keeper_get(struct tgx_store *st, int64_t id, json_t **out, struct tgx_store_err *err)
+/* Run Q, whose one parameter is keeper ID: its first row as the record of COLS into *OUT. */
+static int keeper_record(struct tgx_store *st, const struct tgx_pg_query *q, const struct tgx_pgcol *cols,
+                         size_t ncols, int64_t id, json_t **out, struct tgx_store_err *err)
 {
     char k[24];
     id_param(id, k);
     const char *params[] = {k};
-    return run_one(st, &Q_KEEPER_GET, params, KEEPER_COLS, COUNT(KEEPER_COLS), G_MAIN, "keeper", out, err);
+    return run_one(st, q, params, cols, ncols, G_MAIN, "keeper", out, err);
+}
+
+/* Run Q, whose one parameter is keeper ID: its one number into *COUNT. */
+static int keeper_count(struct tgx_store *st, const struct tgx_pg_query *q, int64_t id, int64_t *count,
+                        struct tgx_store_err *err)
+{
+    char k[24];
+    id_param(id, k);
+    const char *params[] = {k};
+    return run_int(st, q, params, "keeper", count, err);
+}
+
+static int pg_keeper_get(struct tgx_store *st, int64_t id, json_t **out, struct tgx_store_err *err)
+{
+    return keeper_record(st, &Q_KEEPER_GET, KEEPER_COLS, COUNT(KEEPER_COLS), id, out, err);
 }
 
 static int pg_keeper_increment_tasks(struct tgx_store *st, int64_t id, int64_t *count,
                                      struct tgx_store_err *err)
 {
-    char k[24];
-    id_param(id, k);
-    const char *params[] = {k};
-    return run_int(st, &Q_KEEPER_INCREMENT, params, "keeper", count, err);
+    return keeper_count(st, &Q_KEEPER_INCREMENT, id, count, err);
 }
 
 static int pg_keeper_task_count(struct tgx_store *st, int64_t id, int64_t *count, struct tgx_store_err *err)
 {
-    char k[24];
-    id_param(id, k);
-    const char *params[] = {k};
-    return run_int(st, &Q_KEEPER_TASK_COUNT, params, "keeper", count, err);
+    return keeper_count(st, &Q_KEEPER_TASK_COUNT, id, count, err);
 }
 
 struct add_points_ctx {
@@ -1651,10 +1673,7 @@ static int pg_keeper_add_points(struct tgx_store *st, int64_t id, int64_t task_i
 
 static int pg_keeper_points(struct tgx_store *st, int64_t id, json_t **out, struct tgx_store_err *err)
 {
-    char k[24];
-    id_param(id, k);
-    const char *params[] = {k};
-    return run_one(st, &Q_KEEPER_POINTS, params, POINTS_COLS, COUNT(POINTS_COLS), G_MAIN, "keeper", out, err);
+    return keeper_record(st, &Q_KEEPER_POINTS, POINTS_COLS, COUNT(POINTS_COLS), id, out, err);
 }
 
 static int pg_keeper_set_chat_id(struct tgx_store *st, const char *address, int64_t chat_id,
@@ -1668,31 +1687,21 @@ static int pg_keeper_set_chat_id(struct tgx_store *st, const char *address, int6
 
 static int pg_keeper_com_info(struct tgx_store *st, int64_t id, json_t **out, struct tgx_store_err *err)
 {
-    char k[24];
-    id_param(id, k);
-    const char *params[] = {k};
-    return run_one(st, &Q_KEEPER_COM_INFO, params, COM_INFO_COLS, COUNT(COM_INFO_COLS), G_MAIN, "keeper", out,
-                   err);
+    return keeper_record(st, &Q_KEEPER_COM_INFO, COM_INFO_COLS, COUNT(COM_INFO_COLS), id, out, err);
 }
+
+static const struct list_query L_KEEPERS_BOARD = {.q = &Q_KEEPERS_BOARD,
+                                                  .cursor = &CUR_POINTS,
+                                                  .cols = KEEPER_BOARD_COLS,
+                                                  .ncols = COUNT(KEEPER_BOARD_COLS),
+                                                  .groups = G_MAIN,
+                                                  .key_col = KBOARD_COL_KEY};
 
 static int pg_keepers_board(struct tgx_store *st, int on_imua, const struct tgx_store_page *page,
                             struct tgx_store_list *out, struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, FLOAT_CHARS, POINTS_MAX, DIGITS, ID_MAX, &p, err) < 0)
-        return -TGX_ERR_INVAL;
-    const char *params[] = {on_imua < 0 ? NULL : on_imua ? "true" : "false", p.part1, p.part2, p.limit};
-    struct list_ctx c = {KEEPER_BOARD_COLS,
-                         COUNT(KEEPER_BOARD_COLS),
-                         G_MAIN,
-                         limit_of(page),
-                         KBOARD_COL_KEY,
-                         -1,
-                         NULL,
-                         NULL,
-                         NULL};
-    return run_list(st, &Q_KEEPERS_BOARD, params, &c, out, err);
+    const char *args[] = {on_imua < 0 ? NULL : on_imua ? "true" : "false"};
+    return run_list(st, &L_KEEPERS_BOARD, args, COUNT(args), NULL, page, out, err);
 }
 
 static int pg_keeper_board_entry(struct tgx_store *st, const char *address, const char *name, json_t **out,
@@ -1733,9 +1742,8 @@ static int pg_gauges(struct tgx_store *st, struct tgx_store_gauges *out, struct 
     return rc;
 }
 
-static json_t *time_due_record(const PGresult *res, int row, const struct list_ctx *c)
+static json_t *time_due_record(const PGresult *res, int row)
 {
-    (void)c;
     json_t *rec = tgx_pg_object(res, row, TIME_DUE_COLS, COUNT(TIME_DUE_COLS), G_MAIN);
     json_t *target = tgx_pg_object(res, row, TIME_DUE_COLS, COUNT(TIME_DUE_COLS), G_SUB);
     if (rec == NULL || target == NULL || json_object_set_new(rec, "task_target_data", target) < 0) {
@@ -1750,20 +1758,16 @@ static json_t *time_due_record(const PGresult *res, int row, const struct list_c
     return rec;
 }
 
+static const struct list_query L_JOBS_TIME_DUE = {
+    .q = &Q_JOBS_TIME_DUE, .cursor = &CUR_DUE, .build = time_due_record, .key_col = TIME_DUE_COL_KEY};
+
 static int pg_jobs_time_due(struct tgx_store *st, int lookahead_s, const struct tgx_store_page *page,
                             struct tgx_store_list *out, struct tgx_store_err *err)
 {
-    struct page_params p;
-    memset(out, 0, sizeof *out);
-    if (page_params(page, TS_CHARS, "-infinity", DIGITS, "-1", &p, err) < 0)
-        return -TGX_ERR_INVAL;
     char ahead[16];
     snprintf(ahead, sizeof ahead, "%d", lookahead_s);
-    const char *params[] = {ahead, p.part1, p.part2, p.limit};
-    struct list_ctx c = {
-        TIME_DUE_COLS, COUNT(TIME_DUE_COLS), G_MAIN, limit_of(page), TIME_DUE_COL_KEY, -1, NULL,
-        NULL,          time_due_record};
-    return run_list(st, &Q_JOBS_TIME_DUE, params, &c, out, err);
+    const char *args[] = {ahead};
+    return run_list(st, &L_JOBS_TIME_DUE, args, COUNT(args), NULL, page, out, err);
 }
 
 static const struct tgx_store_ops PG_OPS = {
