@@ -118,6 +118,10 @@ run: deps all
 	contrib/run-local.sh
 
 stop:
+	@if [ -f var/run/tgxd.pid ] && kill -0 $$(cat var/run/tgxd.pid) 2>/dev/null; then \
+	  kill -TERM $$(cat var/run/tgxd.pid); \
+	  for i in $$(seq 50); do kill -0 $$(cat var/run/tgxd.pid) 2>/dev/null || break; sleep 0.1; done; \
+	  rm -f var/run/tgxd.pid; echo "tgxd stopped"; fi
 	@if [ -f var/pg/data/PG_VERSION ]; then \
 	  if [ "$$(id -u)" = 0 ]; then runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D $(CURDIR)/var/pg/data stop; \
 	  else /usr/lib/postgresql/15/bin/pg_ctl -D $(CURDIR)/var/pg/data stop; fi; fi

@@ -3,8 +3,9 @@
 #
 # Without TGX_DATABASE_URL: creates (once) a PostgreSQL 15 cluster under var/pg, starts it
 # on 127.0.0.1:${TGX_LOCAL_PGPORT:-54320} (socket in var/pg), creates database `triggerx`,
-# migrates it with `tgxd migrate`, and prints how to connect.  With TGX_DATABASE_URL:
-# migrates that database.  `make stop` stops the local cluster.
+# migrates it with `tgxd migrate`.  With TGX_DATABASE_URL: migrates that database.  Then starts
+# `tgxd serve --roles=all` in the background on 127.0.0.1:${TGX_LOCAL_API_PORT:-9002}, creates an
+# admin API key and prints how to use both.  `make stop` stops tgxd and the local cluster.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -48,9 +49,36 @@ else
   psql_cmd="psql -h $top/var/pg -p $port -U postgres triggerx"
 fi
 
+# the server with every role (api, scheduler, dispatcher, monitor, health) in the background
+mkdir -p "$top/var/log" "$top/var/run"
+if [ -f "$top/var/run/tgxd.pid" ] && kill -0 "$(cat "$top/var/run/tgxd.pid")" 2>/dev/null; then
+  kill -TERM "$(cat "$top/var/run/tgxd.pid")"
+  for _ in $(seq 50); do kill -0 "$(cat "$top/var/run/tgxd.pid")" 2>/dev/null || break; sleep 0.1; done
+fi
+api_port=${TGX_LOCAL_API_PORT:-9002}
+setsid "$tgxd" serve --roles=all --database-url "$url" --listen "127.0.0.1:$api_port" \
+  ${TGX_LOCAL_CONFIG:+--config "$TGX_LOCAL_CONFIG"} </dev/null >>"$top/var/log/tgxd.log" 2>&1 &
+echo $! >"$top/var/run/tgxd.pid"
+for _ in $(seq 100); do
+  curl -fsS "http://127.0.0.1:$api_port/api/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$api_port/api/health" >/dev/null 2>&1 ||
+  { tail -n 20 "$top/var/log/tgxd.log" >&2; echo "run: tgxd did not start" >&2; exit 1; }
+key=$("$tgxd" keys create --owner 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266 --admin --database-url "$url")
+
 cat <<MSG
 
 TriggerX-PG is migrated and ready at $url
+tgxd (all roles) listens on http://127.0.0.1:$api_port  (log: var/log/tgxd.log, pid: var/run/tgxd.pid)
+
+An admin API key was created for you (shown once, stored hashed):
+  $key
+Try:
+  curl -s http://127.0.0.1:$api_port/api/health
+  curl -s -H "X-Api-Key: $key" http://127.0.0.1:$api_port/api/jobs/by-apikey
+  curl -s 'http://127.0.0.1:$api_port/api/fees?target_chain_id=31337'
+Reload the configuration: kill -HUP \$(cat var/run/tgxd.pid)
 
 Connect as a DBA:
   $psql_cmd
@@ -63,5 +91,5 @@ Things to try:
   SELECT * FROM tgx.settings;           -- tunables (change with tgx.set_setting)
   \\df tgx.*                             -- the whole SQL API
 
-Stop the local cluster with: make stop
+Stop tgxd and the local cluster with: make stop
 MSG

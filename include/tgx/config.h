@@ -16,7 +16,7 @@ struct tgx_config {
     char *config_file;               /* the file read (--config, TGX_CONFIG); NULL: none */
     char *listen;                    /* HOST:PORT of the HTTP server */
     char *database_url;              /* libpq URL */
-    char *roles;                     /* "api" (or "all", the same for now) */
+    char *roles;                     /* api,scheduler,dispatcher,monitor,health or all */
     long threads;                    /* libmicrohttpd thread pool */
     long connection_limit;           /* simultaneous HTTP connections */
     long body_limit;                 /* bytes */
@@ -37,6 +37,19 @@ struct tgx_config {
     char *fee_from_address;          /* eth_estimateGas "from" */
     long rpc_timeout_ms;             /* one JSON-RPC call */
     char *log_level;                 /* error, warning, info, debug */
+    long batch_size;                 /* engine roles: rows per stored-function call */
+    long poll_ms;                    /* engine roles: fallback poll */
+    long sweep_ms;                   /* health: tgx.sweep_keepers() period */
+    char *alert_webhook;             /* alerts: webhook URL */
+    char *alert_telegram_url;        /* alerts: Telegram Bot API base URL */
+    char *alert_telegram_chat;       /* alerts: Telegram chat_id */
+    char *alert_smtp_url;            /* alerts: smtp://HOST:PORT */
+    char *alert_smtp_from;           /* alerts: MAIL FROM */
+    struct tgx_strv alert_smtp_to;   /* alerts: RCPT TO */
+    long alert_timeout_ms;           /* alerts: one delivery on one channel */
+    long alert_max_attempts;         /* alerts: given up after */
+    long alert_backoff_ms;           /* alerts: first retry delay */
+    long alert_backoff_cap_ms;       /* alerts: longest retry delay */
 };
 
 /* Kinds of setting. */
@@ -58,6 +71,7 @@ struct tgx_config_param {
     const char *help;    /* documentation: sentences, lines separated by '\n' */
     /* optional check of one value: 0, or -TGX_ERR_INVAL with a message in ERR */
     int (*validate)(const char *value, char *err, size_t errlen);
+    bool reload; /* SIGHUP applies a new value; false: a restart is needed */
 };
 
 /* The table and its length. */
@@ -92,6 +106,12 @@ struct tgx_config_cli {
  */
 int tgx_config_parse_args(struct tgx_config *c, const char *who, int argc, char **argv,
                           const struct tgx_cli_io *io, struct tgx_config_cli *cli /* OUT */) TGX_MUSTCHECK;
+/*
+ * SIGHUP: load NEXT the same way as at startup (tgx_config_parse_args with the same ARGV) and
+ * keep in it the old value of every setting that is not reloadable, warning for each one that
+ * changed.  The caller applies NEXT; on failure it keeps the old configuration.
+ */
+void tgx_config_keep_fixed(struct tgx_config *next, const struct tgx_config *old);
 /* Write the annotated sample configuration (contrib/tgxd.conf.sample is exactly this text). */
 void tgx_config_write_sample(FILE *out);
 /* Write the options of the table for --help. */

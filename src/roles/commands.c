@@ -12,6 +12,7 @@
 #include "tgx/config.h"
 #include "tgx/log.h"
 #include "tgx/pool.h"
+#include "tgx/role_loop.h"
 #include "tgx/roles.h"
 #include "tgx/store.h"
 
@@ -41,9 +42,44 @@ static void on_stop_signal(int signo)
     errno = saved;
 }
 
+/*
+ * SIGHUP: the same load as at startup; a failed load keeps the running configuration.  Settings
+ * that are not reloadable keep their running value (tgx_config_keep_fixed warns).
+ */
+static void serve_reload(struct tgx_config *cfg, const char *who, int argc, char **argv,
+                         const struct tgx_cli_io *io, struct tgx_engine *engine)
+{
+    struct tgx_config next;
+    struct tgx_config_cli cli;
+    tgx_config_init(&next);
+    int rc = tgx_config_parse_args(&next, who, argc, argv, io, &cli);
+    struct tgx_buf err;
+    tgx_buf_init(&err);
+    if (rc == 0) {
+        tgx_config_keep_fixed(&next, cfg);
+        rc = tgx_engine_reload(engine, &next, &err);
+    } else {
+        tgx_buf_puts(&err, "the configuration does not load (see above)");
+    }
+    if (rc != 0) {
+        tgx_log_warning("serve", "SIGHUP: could not reload the configuration: %s; the running one is kept",
+                        tgx_buf_str(&err));
+        tgx_config_cleanup(&next);
+    } else {
+        enum tgx_log_level level;
+        if (getenv("TGX_LOG_LEVEL") == NULL && next.log_level != NULL &&
+            tgx_log_parse_level(next.log_level, &level) == 0)
+            tgx_log_set_level(level);
+        tgx_config_cleanup(cfg);
+        *cfg = next;
+        tgx_log_info("serve", "SIGHUP: configuration reloaded");
+    }
+    tgx_buf_cleanup(&err);
+}
+
 static void serve_usage(FILE *out)
 {
-    fputs("Usage: tgxd serve [--roles=api] [OPTION]...\n"
+    fputs("Usage: tgxd serve [--roles=LIST] [OPTION]...\n"
           "Run the server roles until SIGTERM or SIGINT.\n\n",
           out);
     tgx_config_write_usage(out);
@@ -100,18 +136,35 @@ int tgx_serve_command(const char *prog, int argc, char **argv, const struct tgx_
     struct tgx_buf err;
     tgx_buf_init(&err);
     struct tgx_role_api *api = NULL;
-    rc = tgx_role_api_create(&cfg, &api, &err);
-    if (rc == 0 && (rc = tgx_role_api_start(api)) < 0)
-        tgx_buf_puts(&err, "could not start the HTTP server (see the log above)");
+    struct tgx_engine *engine = NULL;
+    bool want_api = tgx_roles_has(cfg.roles, "api");
+    rc = 0;
+    if (want_api) {
+        rc = tgx_role_api_create(&cfg, &api, &err);
+        if (rc == 0 && (rc = tgx_role_api_start(api)) < 0)
+            tgx_buf_puts(&err, "could not start the HTTP server (see the log above)");
+    }
+    if (rc == 0)
+        rc = tgx_engine_create(&cfg, &engine, &err);
+    if (rc == 0 && !want_api && tgx_engine_count(engine) == 0) {
+        tgx_buf_puts(&err, "no role to run (--roles: api, scheduler, dispatcher, monitor, health or all)");
+        rc = -TGX_ERR_INVAL;
+    }
+    if (rc == 0 && (rc = tgx_engine_start(engine)) < 0)
+        tgx_buf_puts(&err, "could not start the engine roles");
     if (rc < 0) {
         fprintf(io->err, "%s: %s\n", who, tgx_buf_str(&err));
+        tgx_engine_free(engine);
+        engine = NULL;
         rc = TGX_EXIT_FAILURE;
     } else {
         char host[256];
         unsigned port;
-        if (tgx_config_listen(&cfg, host, sizeof host, &port) == 0)
+        if (api != NULL && tgx_config_listen(&cfg, host, sizeof host, &port) == 0)
             tgx_log_info("api", "listening on %s:%u (roles %s)", host, (unsigned)tgx_role_api_port(api),
                          cfg.roles);
+        else
+            tgx_log_info("serve", "running roles %s", cfg.roles);
         /* the loop: sleep until a signal writes to the pipe */
         while (!g.stop) {
             struct pollfd p = {fds[0], POLLIN, 0};
@@ -120,16 +173,19 @@ int tgx_serve_command(const char *prog, int argc, char **argv, const struct tgx_
                 ssize_t n = read(fds[0], buf, sizeof buf);
                 (void)n;
             }
-            if (g.reload) {
+            if (g.reload && !g.stop) {
                 g.reload = 0;
-                tgx_log_warning("api",
-                                "SIGHUP: reloading the configuration is not supported yet; restart to apply");
+                serve_reload(&cfg, who, argc, argv, io, engine);
             }
         }
-        tgx_log_info("api", "stopping (%s)", g.stop == SIGINT ? "SIGINT" : "SIGTERM");
-        tgx_role_api_stop(api);
+        tgx_log_info("serve", "stopping (%s)", g.stop == SIGINT ? "SIGINT" : "SIGTERM");
+        /* no new work anywhere, then the steps in flight finish and the threads end */
+        tgx_engine_stop(engine);
+        if (api != NULL)
+            tgx_role_api_stop(api);
         rc = TGX_EXIT_OK;
     }
+    tgx_engine_free(engine);
     tgx_role_api_free(api);
     tgx_buf_cleanup(&err);
     sigaction(SIGTERM, &old_term, NULL);

@@ -21,62 +21,98 @@ static int check_wei(const char *v, char *err, size_t errlen);
 static int check_default_fee(const char *v, char *err, size_t errlen);
 static int check_address(const char *v, char *err, size_t errlen);
 static int check_log_level(const char *v, char *err, size_t errlen);
+static int check_http_url(const char *v, char *err, size_t errlen);
 
 /* clang-format off */
 const struct tgx_config_param tgx_config_params[] = {
     {"listen", TGX_CONFIG_STRING, OFF(listen), 0, 0, "127.0.0.1:9002", "HOST:PORT",
-     "Address and TCP port of the HTTP server (HOST is numeric: 127.0.0.1, 0.0.0.0, ::).", check_listen},
+     "Address and TCP port of the HTTP server (HOST is numeric: 127.0.0.1, 0.0.0.0, ::).", check_listen, false},
     {"database_url", TGX_CONFIG_STRING, OFF(database_url), 0, 0, NULL, "URL",
      "The PostgreSQL database (postgresql://user:password@host:port/dbname or a key=value string),\n"
-     "migrated with `tgxd migrate`.  Required.", NULL},
-    {"roles", TGX_CONFIG_STRING, OFF(roles), 0, 0, "api", "LIST",
-     "Roles this process runs: api (REST, WebSocket, /metrics).  all is the same as api for now.", check_roles},
+     "migrated with `tgxd migrate`.  Required.", NULL, false},
+    {"roles", TGX_CONFIG_STRING, OFF(roles), 0, 0, "all", "LIST",
+     "Roles this process runs, comma-separated: api (REST, WebSocket, /metrics), scheduler (time\n"
+     "schedules into tasks), dispatcher (tasks to keepers), monitor (expired leases and\n"
+     "attestations), health (keeper sweep, alert delivery), or all.  Any number of tgxd may run\n"
+     "any roles against one database: the work is claimed in SQL.", check_roles, false},
     {"threads", TGX_CONFIG_INT, OFF(threads), 1, 64, "2", "N",
-     "Threads of the HTTP server's epoll thread pool.", NULL},
+     "Threads of the HTTP server's epoll thread pool.", NULL, false},
     {"connection_limit", TGX_CONFIG_INT, OFF(connection_limit), 1, 1000000, "10000", "N",
-     "Simultaneous HTTP connections accepted.", NULL},
+     "Simultaneous HTTP connections accepted.", NULL, false},
     {"body_limit", TGX_CONFIG_INT, OFF(body_limit), 1024, 1073741824, "1M", "BYTES",
-     "Largest request body accepted (413 beyond); k, M and G suffixes are accepted.", NULL},
+     "Largest request body accepted (413 beyond); k, M and G suffixes are accepted.", NULL, false},
     {"json_depth", TGX_CONFIG_INT, OFF(json_depth), 2, 1000, "32", "N",
-     "Deepest nesting of a JSON request body accepted (400 beyond).", NULL},
+     "Deepest nesting of a JSON request body accepted (400 beyond).", NULL, false},
     {"instance_id", TGX_CONFIG_STRING, OFF(instance_id), 0, 0, NULL, "NAME",
      "This instance's name in the shared rate-limit counts (tgx.rate_limit_counters); default\n"
-     "<hostname>-<pid>.  Give each tgxd serving one database a different name.", NULL},
+     "<hostname>-<pid>.  Give each tgxd serving one database a different name.", NULL, false},
     {"auth_cache_ms", TGX_CONFIG_INT, OFF(auth_cache_ms), 0, 3600000, "5000", "MS",
-     "How long the answer about an API key (valid or not) is cached, in milliseconds.", NULL},
+     "How long the answer about an API key (valid or not) is cached, in milliseconds.", NULL, false},
     {"ratelimit_sync_ms", TGX_CONFIG_INT, OFF(ratelimit_sync_ms), 10, 60000, "250", "MS",
-     "How often per-key request counts are shared with the other instances, in milliseconds.", NULL},
+     "How often per-key request counts are shared with the other instances, in milliseconds.", NULL, false},
     {"ws_ping_ms", TGX_CONFIG_INT, OFF(ws_ping_ms), 1000, 3600000, "54000", "MS",
-     "WebSocket ping period, in milliseconds.", NULL},
+     "WebSocket ping period, in milliseconds.", NULL, false},
     {"ws_timeout_ms", TGX_CONFIG_INT, OFF(ws_timeout_ms), 1000, 3600000, "60000", "MS",
-     "A WebSocket client silent this long is dropped, in milliseconds.", NULL},
+     "A WebSocket client silent this long is dropped, in milliseconds.", NULL, false},
     {"ws_max_clients", TGX_CONFIG_INT, OFF(ws_max_clients), 1, 1000000, "10000", "N",
-     "Simultaneous WebSocket clients accepted.", NULL},
+     "Simultaneous WebSocket clients accepted.", NULL, false},
     {"db_pool", TGX_CONFIG_INT, OFF(db_pool), 1, 1000, "8", "N",
-     "Database connections of the api role (opened on demand).", NULL},
+     "Database connections of the api role (opened on demand).", NULL, false},
     {"db_wait_ms", TGX_CONFIG_INT, OFF(db_wait_ms), 0, 600000, "2000", "MS",
-     "Longest wait of a request for a free database connection before it is answered 503.", NULL},
+     "Longest wait of a request for a free database connection before it is answered 503.", NULL, false},
     {"statement_timeout_ms", TGX_CONFIG_INT, OFF(statement_timeout_ms), 0, 3600000, "30000", "MS",
-     "statement_timeout of the api role's connections (0: none); a request that hits it gets 503.", NULL},
+     "statement_timeout of the api role's connections (0: none); a request that hits it gets 503.", NULL, false},
     {"time_lookahead", TGX_CONFIG_INT, OFF(time_lookahead), 0, 86400, "40", "SECONDS",
-     "Default look-ahead of GET /api/jobs/time (time jobs due within it are listed).", NULL},
+     "Default look-ahead of GET /api/jobs/time (time jobs due within it are listed).", NULL, false},
     {"rpc", TGX_CONFIG_LIST, OFF(rpc), 0, 0, NULL, "CHAIN_ID=URL",
      "JSON-RPC endpoint of a chain, for GET /api/fees (eth_estimateGas, eth_gasPrice).\n"
-     "Repeatable; the environment takes a comma-separated list (TGX_RPC=\"1=https://a,10=https://b\").", check_rpc},
+     "Repeatable; the environment takes a comma-separated list (TGX_RPC=\"1=https://a,10=https://b\").", check_rpc, false},
     {"keeper_fee_wei", TGX_CONFIG_STRING, OFF(keeper_fee_wei), 0, 0, "2000000000000", "WEI",
-     "Keeper fee added to every estimate of GET /api/fees, in wei.", check_wei},
+     "Keeper fee added to every estimate of GET /api/fees, in wei.", check_wei, false},
     {"default_fee_wei", TGX_CONFIG_LIST, OFF(default_fee_wei), 0, 0, NULL, "[CHAIN_ID=]WEI",
      "Fee of GET /api/fees when a chain has no RPC or its node does not answer (the keeper fee is\n"
      "added): CHAIN_ID=WEI for one chain, a bare WEI for every other chain (default 1000000000000000,\n"
-     "0.001 ETH).  Repeatable.", check_default_fee},
+     "0.001 ETH).  Repeatable.", check_default_fee, false},
     {"fee_from_address", TGX_CONFIG_STRING, OFF(fee_from_address), 0, 0,
      "0x0000000000000000000000000000000000000001", "ADDRESS",
-     "The \"from\" address of eth_estimateGas (the original used its task execution address).", check_address},
+     "The \"from\" address of eth_estimateGas (the original used its task execution address).", check_address, false},
     {"rpc_timeout_ms", TGX_CONFIG_INT, OFF(rpc_timeout_ms), 100, 600000, "5000", "MS",
-     "Longest JSON-RPC call of the fee estimator, in milliseconds.", NULL},
+     "Longest JSON-RPC call of the fee estimator, in milliseconds.", NULL, false},
     {"log_level", TGX_CONFIG_STRING, OFF(log_level), 0, 0, "info", "LEVEL",
      "Log threshold: error, warning, info or debug (TGX_LOG_LEVEL is read first, by every command).",
-     check_log_level},
+     check_log_level, true},
+    {"batch_size", TGX_CONFIG_INT, OFF(batch_size), 1, 10000, "100", "N",
+     "Engine roles: rows per call of their stored functions (called again until they return 0).", NULL, true},
+    {"poll_ms", TGX_CONFIG_INT, OFF(poll_ms), 100, 600000, "5000", "MS",
+     "Engine roles: longest sleep without a deadline or a notification (the fallback poll), in\n"
+     "milliseconds.  Roles wake on NOTIFY and at their next deadline anyway.", NULL, true},
+    {"sweep_ms", TGX_CONFIG_INT, OFF(sweep_ms), 100, 600000, "5000", "MS",
+     "Health role: period of tgx.sweep_keepers() (silent keepers go offline, their work back), in\n"
+     "milliseconds.", NULL, true},
+    {"alert_webhook", TGX_CONFIG_STRING, OFF(alert_webhook), 0, 0, NULL, "URL",
+     "Health role: POST every alert as JSON ({alert_id, kind, subject, payload, created_at, attempt})\n"
+     "to this http:// or https:// URL; a 2xx answer delivers it.", check_http_url, true},
+    {"alert_telegram_url", TGX_CONFIG_STRING, OFF(alert_telegram_url), 0, 0, NULL, "URL",
+     "Health role: Telegram Bot API base URL (https://api.telegram.org/bot<TOKEN>); alerts are\n"
+     "POSTed to URL/sendMessage as {chat_id, text}.  Needs alert_telegram_chat.", check_http_url, true},
+    {"alert_telegram_chat", TGX_CONFIG_STRING, OFF(alert_telegram_chat), 0, 0, NULL, "ID",
+     "Health role: the chat_id of the Telegram messages.", NULL, true},
+    {"alert_smtp_url", TGX_CONFIG_STRING, OFF(alert_smtp_url), 0, 0, NULL, "URL",
+     "Health role: mail alerts through this server, smtp://HOST:PORT or smtps://HOST:PORT.  Needs\n"
+     "alert_smtp_from and alert_smtp_to.", NULL, true},
+    {"alert_smtp_from", TGX_CONFIG_STRING, OFF(alert_smtp_from), 0, 0, NULL, "ADDRESS",
+     "Health role: sender address of alert mails (MAIL FROM).", NULL, true},
+    {"alert_smtp_to", TGX_CONFIG_LIST, OFF(alert_smtp_to), 0, 0, NULL, "ADDRESS",
+     "Health role: recipient of alert mails (RCPT TO).  Repeatable.", NULL, true},
+    {"alert_timeout_ms", TGX_CONFIG_INT, OFF(alert_timeout_ms), 100, 600000, "10000", "MS",
+     "Health role: longest delivery of one alert on one channel, in milliseconds.", NULL, true},
+    {"alert_max_attempts", TGX_CONFIG_INT, OFF(alert_max_attempts), 1, 1000, "10", "N",
+     "Health role: an alert not accepted by every channel after this many attempts is given up\n"
+     "(tgx.alerts.given_up_at); every attempt is in tgx.alert_deliveries.", NULL, true},
+    {"alert_backoff_ms", TGX_CONFIG_INT, OFF(alert_backoff_ms), 10, 86400000, "30000", "MS",
+     "Health role: delay before the second attempt of an alert, doubled for every further one.", NULL, true},
+    {"alert_backoff_cap_ms", TGX_CONFIG_INT, OFF(alert_backoff_cap_ms), 10, 86400000, "3600000", "MS",
+     "Health role: longest delay between two attempts of an alert.", NULL, true},
 };
 /* clang-format on */
 const size_t tgx_config_nparams = sizeof tgx_config_params / sizeof tgx_config_params[0];
@@ -102,6 +138,15 @@ static int check_listen(const char *v, char *err, size_t errlen)
     return 0;
 }
 
+static int check_http_url(const char *v, char *err, size_t errlen)
+{
+    if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+        snprintf(err, errlen, "expected an http:// or https:// URL");
+        return -TGX_ERR_INVAL;
+    }
+    return 0;
+}
+
 static int check_roles(const char *v, char *err, size_t errlen)
 {
     char buf[256];
@@ -109,8 +154,15 @@ static int check_roles(const char *v, char *err, size_t errlen)
     for (char *save = NULL, *r = strtok_r(buf, ",", &save); r != NULL; r = strtok_r(NULL, ",", &save)) {
         while (*r == ' ')
             r++;
-        if (strcmp(r, "api") != 0 && strcmp(r, "all") != 0) {
-            snprintf(err, errlen, "unknown role \"%s\" (known: api, all)", r);
+        char *e = r + strlen(r);
+        while (e > r && e[-1] == ' ')
+            *--e = '\0';
+        static const char *const known[] = {"api", "scheduler", "dispatcher", "monitor", "health", "all"};
+        bool found = false;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            found = found || strcmp(r, known[i]) == 0;
+        if (!found) {
+            snprintf(err, errlen, "unknown role \"%s\" (known: api, scheduler, dispatcher, monitor, health, all)", r);
             return -TGX_ERR_INVAL;
         }
     }
@@ -543,8 +595,8 @@ void tgx_config_write_sample(FILE *out)
             if (*q == '_')
                 *q = '-';
         env_name(p->name, env, sizeof env);
-        fprintf(out, "\n# --%s %s  (%s)%s\n", opt, p->metavar, env,
-                p->type == TGX_CONFIG_LIST ? ", repeatable" : "");
+        fprintf(out, "\n# --%s %s  (%s)%s%s\n", opt, p->metavar, env,
+                p->type == TGX_CONFIG_LIST ? ", repeatable" : "", p->reload ? ", reloaded on SIGHUP" : "");
         for (const char *h = p->help; *h != '\0';) {
             const char *nl = strchr(h, '\n');
             size_t n = nl != NULL ? (size_t)(nl - h) : strlen(h);
@@ -555,6 +607,65 @@ void tgx_config_write_sample(FILE *out)
             fprintf(out, "#%s = %s\n", p->name, p->def);
         else
             fprintf(out, "#%s =\n", p->name);
+    }
+}
+
+/* Do A and B hold the same value of setting P? */
+static bool same_value(const struct tgx_config *a, const struct tgx_config *b, const struct tgx_config_param *p)
+{
+    struct tgx_config *ma = (struct tgx_config *)a, *mb = (struct tgx_config *)b;
+    switch (p->type) {
+    case TGX_CONFIG_STRING: {
+        const char *x = *str_field(ma, p), *y = *str_field(mb, p);
+        return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+    }
+    case TGX_CONFIG_INT:
+        return *int_field(ma, p) == *int_field(mb, p);
+    case TGX_CONFIG_LIST: {
+        const struct tgx_strv *x = list_field(ma, p), *y = list_field(mb, p);
+        if (x->n != y->n)
+            return false;
+        for (size_t i = 0; i < x->n; i++)
+            if (strcmp(x->v[i], y->v[i]) != 0)
+                return false;
+        return true;
+    }
+    }
+    return false;
+}
+
+void tgx_config_keep_fixed(struct tgx_config *next, const struct tgx_config *old)
+{
+    struct tgx_config *mold = (struct tgx_config *)old;
+    for (size_t i = 0; i < tgx_config_nparams; i++) {
+        const struct tgx_config_param *p = &tgx_config_params[i];
+        if (p->reload || same_value(next, old, p))
+            continue;
+        tgx_log_warning("config", "%s cannot change without a restart: the running value is kept", p->name);
+        switch (p->type) {
+        case TGX_CONFIG_STRING: {
+            char **f = str_field(next, p);
+            const char *v = *str_field(mold, p);
+            char *copy = v != NULL ? strdup(v) : NULL;
+            if (v == NULL || copy != NULL) {
+                free(*f);
+                *f = copy;
+            }
+            break;
+        }
+        case TGX_CONFIG_INT:
+            *int_field(next, p) = *int_field(mold, p);
+            break;
+        case TGX_CONFIG_LIST: {
+            struct tgx_strv *f = list_field(next, p);
+            const struct tgx_strv *v = list_field(mold, p);
+            list_reset(next, p);
+            for (size_t k = 0; k < v->n; k++)
+                if (tgx_strv_push(f, v->v[k]) < 0)
+                    break;
+            break;
+        }
+        }
     }
 }
 

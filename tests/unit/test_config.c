@@ -34,7 +34,7 @@ Test(config, defaults)
     struct tgx_config c;
     tgx_config_init(&c);
     cr_expect_str_eq(c.listen, "127.0.0.1:9002");
-    cr_expect_str_eq(c.roles, "api");
+    cr_expect_str_eq(c.roles, "all");
     cr_expect_eq(c.threads, 2);
     cr_expect_eq(c.db_pool, 8);
     cr_expect_eq(c.body_limit, 1024 * 1024);
@@ -70,7 +70,10 @@ Test(config, values_table)
         {"listen", "h:70000", false},
         {"roles", "api", true},
         {"roles", "all", true},
-        {"roles", "scheduler", false},
+        {"roles", "scheduler", true},
+        {"roles", "api,scheduler,dispatcher,monitor,health", true},
+        {"roles", "api,sched", false},
+        {"roles", "events", false},
         {"rpc", "1=https://x", true},
         {"rpc", "1=ftp://x", false},
         {"rpc", "x=https://x", false},
