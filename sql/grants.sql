@@ -73,6 +73,10 @@ SELECT v.object_name, v.object_kind, v.roles, v.privileges
     ('submit_attestation',    'function', '{tgx_app}', NULL),
     ('expire_attestations',   'function', '{tgx_app}', NULL),
     ('next_queue_deadline',   'function', '{tgx_app}', NULL),
+    -- alerts: the health role delivers the outbox (tgx.alerts.sql)
+    ('claim_alerts',          'function', '{tgx_app}', NULL),
+    ('record_alert_delivery', 'function', '{tgx_app}', NULL),
+    ('next_alert_due',        'function', '{tgx_app}', NULL),
     -- steering (audited).  set_schedule also serves the REST job update.
     ('set_setting',           'function', '{tgx_operator}', NULL),
     ('set_schedule',          'function', '{tgx_operator,tgx_app}', NULL),
@@ -97,6 +101,16 @@ SELECT v.object_name, v.object_kind, v.roles, v.privileges
     ('set_job_last_executed', 'function', '{tgx_app}', NULL),
     ('create_task',           'function', '{tgx_app}', NULL),
     ('record_task_execution', 'function', '{tgx_app}', NULL),
+    -- keeper gateway (tgx.keeper_gateway.sql): the api role.  keeper_gw_whitelist is the admin
+    -- REST route's way to tgx.whitelist_keeper (steering stays tgx_operator's)
+    ('keeper_gw_whitelist',   'function', '{tgx_app}', NULL),
+    ('keeper_gw_auth',        'function', '{tgx_app}', NULL),
+    ('keeper_assigned',       'function', '{tgx_app}', NULL),
+    ('keeper_ack',            'function', '{tgx_app}', NULL),
+    ('keeper_result',         'function', '{tgx_app}', NULL),
+    ('keeper_open_attestations','function','{tgx_app}', NULL),
+    ('keeper_task_result',    'function', '{tgx_app}', NULL),
+    ('keeper_health_checkin', 'function', '{tgx_app}', NULL),
     -- inspection views (tgx_operator reads them through tgx_reader)
     ('job_overview',          'view',     '{tgx_reader,tgx_app}', NULL),
     ('queue_status',          'view',     '{tgx_reader,tgx_app}', NULL),

@@ -75,6 +75,39 @@ const char *tgx_http_trace_id(const struct tgx_http_req *req);
 /* The authenticated key (key_id 0 on open routes without a key). */
 const struct tgx_http_auth *tgx_http_auth(const struct tgx_http_req *req);
 
+/* The request target exactly as the client sent it: the raw path with its query string, before
+ * percent-decoding ("/api/keeper/tasks?wait=25"); what keeper signatures cover. */
+const char *tgx_http_target(const struct tgx_http_req *req);
+/* Milliseconds since the request's headers arrived (CLOCK_MONOTONIC). */
+int64_t tgx_http_age_ms(const struct tgx_http_req *req);
+/* A value a handler keeps with its request across runs (see tgx_http_park); 0 at first. */
+int64_t tgx_http_handler_value(const struct tgx_http_req *req);
+void tgx_http_set_handler_value(struct tgx_http_req *req, int64_t value);
+
+/* ---------------------------------------------------------------------------------------------
+ * Long-polls: a handler may park its request (libmicrohttpd suspend/resume: no worker thread is
+ * held) until another thread names the request's key with tgx_http_wake() or a timeout passes;
+ * then the same handler runs again on the same request and answers (or parks again).
+ * ------------------------------------------------------------------------------------------- */
+
+/* Why the handler runs. */
+enum tgx_http_run {
+    TGX_HTTP_RUN_FIRST = 0,   /* the request's first run */
+    TGX_HTTP_RUN_WOKEN = 1,   /* it was parked and tgx_http_wake() named its key (maybe spuriously) */
+    TGX_HTTP_RUN_TIMEOUT = 2, /* it was parked until its timeout */
+    TGX_HTTP_RUN_STOPPING = 3 /* it was parked and the server is stopping: answer at once */
+};
+enum tgx_http_run tgx_http_run_reason(const struct tgx_http_req *req);
+/* The server's wake counter now: take it BEFORE looking for work, then pass it to tgx_http_park(),
+ * so that a wake that comes between the look and the park is not lost. */
+uint64_t tgx_http_wake_mark(const struct tgx_http_req *req);
+/*
+ * Park REQ under KEY (copied hash; any string) for at most TIMEOUT_MS: the handler must then return
+ * 0 without a response.  Returns 0 when parked; -TGX_ERR_STATE when it was not because KEY was
+ * woken after MARK or the server is stopping: the handler looks for work again (or answers).
+ */
+int tgx_http_park(struct tgx_http_req *req, const char *key, uint64_t mark, unsigned timeout_ms) TGX_MUSTCHECK;
+
 /* Response builders.  Each call replaces the previous body. */
 /* Answer STATUS with BODY as JSON; BODY is stolen (may be NULL: "null"). */
 void tgx_http_resp_json(struct tgx_http_resp *resp, int status, json_t *body /* stolen */);
@@ -189,6 +222,12 @@ uint16_t tgx_http_server_port(const struct tgx_http_server *srv);
 void tgx_http_server_stop(struct tgx_http_server *srv);
 /* Stop if running and free SRV (NULL is fine). */
 void tgx_http_server_free(struct tgx_http_server *srv);
+
+/* Resume every request parked under KEY (NULL: every parked request); later parks with an older
+ * mark are refused.  Thread-safe, returns at once; a no-op before start and after stop. */
+void tgx_http_wake(struct tgx_http_server *srv, const char *key);
+/* Requests parked right now. */
+size_t tgx_http_parked_count(struct tgx_http_server *srv);
 
 /* Handlers the server provides for the route table (they ignore CTX and find the server through
  * the request).  ws_tasks must be TGX_ROUTE_OPEN: it authenticates itself (?api_key= or

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "tgx/api.h"
+#include "tgx/keeper_gw.h"
 
 #define OPEN  TGX_ROUTE_OPEN
 #define KEY   TGX_ROUTE_KEY
@@ -32,6 +33,8 @@ const struct tgx_route tgx_api_routes[] = {
     {"POST", "/api/admin/api-keys", tgx_api_keys_create, ADMIN, "admin_keys_create"},
     {"PUT", "/api/admin/api-keys/:key", tgx_api_keys_update, ADMIN, "admin_keys_update"},
     {"DELETE", "/api/admin/api-keys/:key", tgx_api_keys_delete, ADMIN, "admin_keys_delete"},
+    /* admin keepers (keeper gateway, src/api/keeper_gateway.c) */
+    {"POST", "/api/admin/keepers/:address/whitelist", tgx_api_keeper_gw_whitelist, ADMIN, "admin_keeper_whitelist"},
     /* not implemented yet */
     {"POST", "/api/claim-fund", tgx_api_not_implemented, KEY, "claim_fund"},
     {"POST", "/api/code/validate", tgx_api_not_implemented, KEY, "code_validate"},
@@ -64,6 +67,17 @@ const struct tgx_route tgx_api_routes[] = {
      "keeper_increment_tasks"},
     {"GET", "/api/keepers/:id/points", tgx_api_keeper_points, KEY, "keeper_points"},
     {"GET", "/api/keepers/:id/task-count", tgx_api_keeper_task_count, KEY, "keeper_task_count"},
+    /* keeper gateway: signed by the keeper's key (X-Keeper-Address, X-Keeper-Timestamp,
+     * X-Keeper-Signature; checked by the handlers, see src/api/keeper_gateway.c), no API key */
+    {"POST", "/api/keeper/attestations/:task_id", tgx_api_keeper_gw_attest, OPEN, "keeper_gw_attest"},
+    {"GET", "/api/keeper/attestations", tgx_api_keeper_gw_attestations, OPEN, "keeper_gw_attestations"},
+    {"POST", "/api/keeper/checkin", tgx_api_keeper_gw_checkin, OPEN, "keeper_gw_checkin"},
+    {"GET", "/api/keeper/tasks", tgx_api_keeper_gw_tasks, OPEN, "keeper_gw_tasks"},
+    {"POST", "/api/keeper/tasks/:id/ack", tgx_api_keeper_gw_ack, OPEN, "keeper_gw_ack"},
+    {"POST", "/api/keeper/tasks/:id/fail", tgx_api_keeper_gw_fail, OPEN, "keeper_gw_fail"},
+    {"POST", "/api/keeper/tasks/:id/result", tgx_api_keeper_gw_result, OPEN, "keeper_gw_result"},
+    /* the original health service's keeper check-in (triggerx-api.md section 4), open */
+    {"POST", "/health", tgx_api_keeper_gw_health, OPEN, "keeper_health_checkin"},
     /* leaderboards */
     {"GET", "/api/leaderboard/keepers", tgx_api_board_keepers, KEY, "leaderboard_keepers"},
     {"GET", "/api/leaderboard/keepers/search", tgx_api_board_keeper_search, KEY, "leaderboard_keeper_search"},

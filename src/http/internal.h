@@ -12,7 +12,8 @@
 #include "tgx/metrics.h"
 #include "tgx/ratelimit.h"
 
-#define TGX_HTTP_TRACE_MAX 128 /* longest X-Trace-ID accepted; longer ones are replaced */
+#define TGX_HTTP_TRACE_MAX 128
+#define TGX_HTTP_WAKE_SLOTS 4096 /* wake counters by key hash (collisions only cause early re-runs) */ /* longest X-Trace-ID accepted; longer ones are replaced */
 
 /* One response header (both strings owned). */
 struct tgx_http_hdr {
@@ -46,6 +47,15 @@ struct tgx_http_req {
     struct tgx_http_auth auth;
     struct tgx_http_resp resp;
     struct timespec t0;
+    char *target;          /* owned copy of the raw request target (path and query as sent) */
+    int64_t handler_value; /* tgx_http_set_handler_value() */
+    /* long-poll parking (server.c) */
+    enum tgx_http_run run_reason;
+    bool park_pending;     /* the handler asked to park: suspend after it returns */
+    uint32_t park_hash;    /* hash of the key */
+    uint64_t park_mark;    /* the wake mark the handler looked at */
+    int64_t park_deadline; /* CLOCK_MONOTONIC ms */
+    struct tgx_http_req *park_next, *park_prev; /* in srv->parked while suspended */
 };
 
 /* The auth cache: direct-mapped by the key hash (uniform already). */
@@ -88,6 +98,17 @@ struct tgx_http_server {
 
     struct tgx_ws_hub *hub;
     struct tgx_ws_feed *feed;
+
+    /* parked long-polls: a list, a timer thread for their deadlines, and the wake counters */
+    pthread_mutex_t park_lock;
+    pthread_cond_t park_cond; /* CLOCK_MONOTONIC */
+    pthread_t park_thread;
+    bool park_running; /* the timer thread runs: parking allowed */
+    bool park_stop;
+    struct tgx_http_req *parked; /* list head */
+    size_t nparked;
+    uint64_t wake_seq;                        /* incremented by every wake */
+    uint64_t wake_slots[TGX_HTTP_WAKE_SLOTS]; /* wake_seq of the last wake, by key hash */
 };
 
 /* Milliseconds of CLOCK_REALTIME / CLOCK_MONOTONIC. */

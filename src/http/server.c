@@ -219,6 +219,226 @@ const struct tgx_http_auth *tgx_http_auth(const struct tgx_http_req *req)
     return &req->auth;
 }
 
+const char *tgx_http_target(const struct tgx_http_req *req)
+{
+    return req->target != NULL ? req->target : req->path;
+}
+
+int64_t tgx_http_age_ms(const struct tgx_http_req *req)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(now.tv_sec - req->t0.tv_sec) * 1000 + (now.tv_nsec - req->t0.tv_nsec) / 1000000;
+}
+
+int64_t tgx_http_handler_value(const struct tgx_http_req *req)
+{
+    return req->handler_value;
+}
+
+void tgx_http_set_handler_value(struct tgx_http_req *req, int64_t value)
+{
+    req->handler_value = value;
+}
+
+/* ---------------------------------------------------------------- long-polls (parking) */
+
+/* FNV-1a of KEY. */
+static uint32_t park_key_hash(const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+enum tgx_http_run tgx_http_run_reason(const struct tgx_http_req *req)
+{
+    return req->run_reason;
+}
+
+uint64_t tgx_http_wake_mark(const struct tgx_http_req *req)
+{
+    struct tgx_http_server *srv = req->srv;
+    uint64_t m;
+    if (srv == NULL)
+        return 0;
+    pthread_mutex_lock(&srv->park_lock);
+    m = srv->wake_seq;
+    pthread_mutex_unlock(&srv->park_lock);
+    return m;
+}
+
+int tgx_http_park(struct tgx_http_req *req, const char *key, uint64_t mark, unsigned timeout_ms)
+{
+    struct tgx_http_server *srv = req->srv;
+    uint32_t h = park_key_hash(key);
+    int rc = 0;
+    if (srv == NULL || req->conn == NULL)
+        return -TGX_ERR_STATE;
+    pthread_mutex_lock(&srv->park_lock);
+    if (!srv->park_running || srv->park_stop || srv->wake_slots[h % TGX_HTTP_WAKE_SLOTS] > mark) {
+        rc = -TGX_ERR_STATE;
+    } else {
+        req->park_pending = true;
+        req->park_hash = h;
+        req->park_mark = mark;
+        req->park_deadline = tgx_http_mono_ms() + (int64_t)timeout_ms;
+    }
+    pthread_mutex_unlock(&srv->park_lock);
+    return rc;
+}
+
+static void park_unlink(struct tgx_http_server *srv, struct tgx_http_req *req)
+{
+    if (req->park_prev != NULL)
+        req->park_prev->park_next = req->park_next;
+    else
+        srv->parked = req->park_next;
+    if (req->park_next != NULL)
+        req->park_next->park_prev = req->park_prev;
+    req->park_next = req->park_prev = NULL;
+    srv->nparked--;
+}
+
+/* Resume the requests of LIST (linked by park_next, already unlinked) with REASON.  Called without
+ * park_lock: each request is ours alone until libmicrohttpd runs it again. */
+static void park_resume_list(struct tgx_http_req *list, enum tgx_http_run reason)
+{
+    while (list != NULL) {
+        struct tgx_http_req *next = list->park_next;
+        list->park_next = NULL;
+        list->run_reason = reason;
+        MHD_resume_connection(list->conn);
+        list = next;
+    }
+}
+
+/* After the handler asked to park: suspend the connection and list it (or resume at once when a
+ * wake came in between). */
+static void park_suspend(struct tgx_http_req *req)
+{
+    struct tgx_http_server *srv = req->srv;
+    bool now;
+    req->park_pending = false;
+    MHD_suspend_connection(req->conn);
+    pthread_mutex_lock(&srv->park_lock);
+    now = srv->park_stop || srv->wake_slots[req->park_hash % TGX_HTTP_WAKE_SLOTS] > req->park_mark;
+    if (!now) {
+        req->park_prev = NULL;
+        req->park_next = srv->parked;
+        if (srv->parked != NULL)
+            srv->parked->park_prev = req;
+        srv->parked = req;
+        srv->nparked++;
+        pthread_cond_signal(&srv->park_cond);
+    }
+    pthread_mutex_unlock(&srv->park_lock);
+    if (now) {
+        req->park_next = NULL;
+        park_resume_list(req, srv->park_stop ? TGX_HTTP_RUN_STOPPING : TGX_HTTP_RUN_WOKEN);
+    }
+}
+
+void tgx_http_wake(struct tgx_http_server *srv, const char *key)
+{
+    struct tgx_http_req *list = NULL, *r, *next;
+    uint32_t h = key != NULL ? park_key_hash(key) : 0;
+    if (srv == NULL)
+        return;
+    pthread_mutex_lock(&srv->park_lock);
+    srv->wake_seq++;
+    if (key != NULL) {
+        srv->wake_slots[h % TGX_HTTP_WAKE_SLOTS] = srv->wake_seq;
+    } else {
+        for (size_t i = 0; i < TGX_HTTP_WAKE_SLOTS; i++)
+            srv->wake_slots[i] = srv->wake_seq;
+    }
+    for (r = srv->parked; r != NULL; r = next) {
+        next = r->park_next;
+        if (key == NULL || r->park_hash == h) {
+            park_unlink(srv, r);
+            r->park_next = list;
+            list = r;
+        }
+    }
+    pthread_mutex_unlock(&srv->park_lock);
+    park_resume_list(list, TGX_HTTP_RUN_WOKEN);
+}
+
+size_t tgx_http_parked_count(struct tgx_http_server *srv)
+{
+    size_t n;
+    pthread_mutex_lock(&srv->park_lock);
+    n = srv->nparked;
+    pthread_mutex_unlock(&srv->park_lock);
+    return n;
+}
+
+/* The timer thread: resumes parked requests whose deadline passed. */
+static void *park_timer_main(void *arg)
+{
+    struct tgx_http_server *srv = arg;
+    pthread_mutex_lock(&srv->park_lock);
+    while (!srv->park_stop) {
+        int64_t now = tgx_http_mono_ms(), next = now + 60000;
+        struct tgx_http_req *list = NULL, *r, *rn;
+        for (r = srv->parked; r != NULL; r = rn) {
+            rn = r->park_next;
+            if (r->park_deadline <= now) {
+                park_unlink(srv, r);
+                r->park_next = list;
+                list = r;
+            } else if (r->park_deadline < next) {
+                next = r->park_deadline;
+            }
+        }
+        if (list != NULL) {
+            pthread_mutex_unlock(&srv->park_lock);
+            park_resume_list(list, TGX_HTTP_RUN_TIMEOUT);
+            pthread_mutex_lock(&srv->park_lock);
+            continue;
+        }
+        struct timespec ts = {.tv_sec = (time_t)(next / 1000), .tv_nsec = (long)(next % 1000) * 1000000};
+        pthread_cond_timedwait(&srv->park_cond, &srv->park_lock, &ts);
+    }
+    pthread_mutex_unlock(&srv->park_lock);
+    return NULL;
+}
+
+/* Start the timer thread (parking is refused until then). */
+static int park_start(struct tgx_http_server *srv)
+{
+    srv->park_stop = false;
+    if (pthread_create(&srv->park_thread, NULL, park_timer_main, srv) != 0)
+        return -TGX_ERR_NOMEM;
+    pthread_mutex_lock(&srv->park_lock);
+    srv->park_running = true;
+    pthread_mutex_unlock(&srv->park_lock);
+    return 0;
+}
+
+/* Refuse new parks, resume every parked request (STOPPING) and join the timer thread. */
+static void park_stop(struct tgx_http_server *srv)
+{
+    struct tgx_http_req *list = NULL, *r;
+    bool running;
+    pthread_mutex_lock(&srv->park_lock);
+    running = srv->park_running;
+    srv->park_stop = true;
+    srv->park_running = false;
+    while ((r = srv->parked) != NULL) {
+        park_unlink(srv, r);
+        r->park_next = list;
+        list = r;
+    }
+    pthread_cond_signal(&srv->park_cond);
+    pthread_mutex_unlock(&srv->park_lock);
+    park_resume_list(list, TGX_HTTP_RUN_STOPPING);
+    if (running)
+        pthread_join(srv->park_thread, NULL);
+}
+
 bool tgx_http_json_too_deep(const char *s, size_t len, unsigned max_depth)
 {
     unsigned depth = 0;
@@ -338,6 +558,7 @@ static void req_free(struct tgx_http_req *req)
     if (req == NULL)
         return;
     free(req->path);
+    free(req->target);
     tgx_buf_cleanup(&req->body);
     resp_cleanup(&req->resp);
     free(req);
@@ -536,7 +757,13 @@ static void run_request(struct tgx_http_req *req)
     }
     if ((route->flags & (TGX_ROUTE_KEY | TGX_ROUTE_ADMIN)) && !check_key(req))
         return;
+    req->park_pending = false;
     rc = route->fn(req, resp, req->srv->cfg.handler_ctx);
+    if (rc == 0 && req->park_pending && !resp->oom) {
+        tgx_http_resp_reset(resp);
+        return;
+    }
+    req->park_pending = false;
     if (rc < 0 || (resp->status == 0 && !resp->upgrade) || resp->oom) {
         tgx_log_error("http", "req=%s %s %s: %s", req->trace_id, req->method, req->path,
                       rc < 0      ? tgx_err_str(rc)
@@ -555,14 +782,17 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
     struct tgx_http_req *req = *req_cls;
     (void)version;
 
-    if (req == NULL) {
+    if (req == NULL || req->conn == NULL) {
         /* first call: headers only.  Never queue here (keep-alive, toolchain.md §4) unless the
-         * declared body is already too large, in which case the connection is closed anyway. */
+         * declared body is already too large, in which case the connection is closed anyway.
+         * REQ may come from uri_log_cb (with the raw target). */
         const char *cl;
-        req = calloc(1, sizeof *req);
-        if (req == NULL)
-            return MHD_NO;
-        clock_gettime(CLOCK_MONOTONIC, &req->t0);
+        if (req == NULL) {
+            req = calloc(1, sizeof *req);
+            if (req == NULL)
+                return MHD_NO;
+            clock_gettime(CLOCK_MONOTONIC, &req->t0);
+        }
         req->srv = srv;
         req->conn = conn;
         req->method = method;
@@ -611,7 +841,25 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     run_request(req);
+    if (req->park_pending) {
+        park_suspend(req);
+        return MHD_YES;
+    }
     return send_response(req);
+}
+
+/* Called with the raw request target before any parsing: keep it (keeper signatures cover it).
+ * The request made here is what access_cb gets first; completed_cb frees it. */
+static void *uri_log_cb(void *cls, const char *uri, struct MHD_Connection *con)
+{
+    struct tgx_http_req *req = calloc(1, sizeof *req);
+    (void)cls;
+    (void)con;
+    if (req == NULL)
+        return NULL;
+    clock_gettime(CLOCK_MONOTONIC, &req->t0);
+    req->target = strdup(uri != NULL ? uri : "/");
+    return req;
 }
 
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -717,6 +965,14 @@ int tgx_http_server_create(const struct tgx_http_config *cfg, struct tgx_http_se
     if (srv->cfg.ws_max_clients == 0)
         srv->cfg.ws_max_clients = 10000;
     pthread_mutex_init(&srv->auth_lock, NULL);
+    pthread_mutex_init(&srv->park_lock, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&srv->park_cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     srv->auth_cache = calloc(TGX_AUTH_CACHE_SLOTS, sizeof *srv->auth_cache);
     srv->rseries = calloc((cfg->nroutes + 2) * NCLASSES, sizeof *srv->rseries);
     if (oom || srv->auth_cache == NULL || srv->rseries == NULL) {
@@ -763,7 +1019,7 @@ int tgx_http_server_start(struct tgx_http_server *srv)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_UPGRADE | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *di;
     int rc;
 
@@ -794,7 +1050,8 @@ int tgx_http_server_start(struct tgx_http_server *srv)
         flags, srv->cfg.port, NULL, NULL, access_cb, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads,
         MHD_OPTION_CONNECTION_LIMIT, srv->cfg.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv, MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, srv,
+        MHD_OPTION_END);
     if (srv->daemon == NULL) {
         tgx_log_error("http", "could not listen on %s port %u", srv->listen_host, (unsigned)srv->cfg.port);
         tgx_ws_hub_stop(srv->hub);
@@ -803,6 +1060,11 @@ int tgx_http_server_start(struct tgx_http_server *srv)
     di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di != NULL ? di->port : srv->cfg.port;
     srv->started = true;
+    rc = park_start(srv);
+    if (rc < 0) {
+        tgx_http_server_stop(srv);
+        return rc;
+    }
     if (srv->database_url != NULL) {
         rc = tgx_ratelimit_sync_start(srv->rl, srv->database_url, srv->instance_id,
                                       srv->cfg.ratelimit_sync_ms);
@@ -833,7 +1095,8 @@ void tgx_http_server_stop(struct tgx_http_server *srv)
     tgx_ws_feed_stop(srv->feed);
     srv->feed = NULL;
     tgx_ratelimit_sync_stop(srv->rl);
-    /* upgraded sockets must be closed before the daemon stops */
+    /* parked requests must be resumed and upgraded sockets closed before the daemon stops */
+    park_stop(srv);
     tgx_ws_hub_stop(srv->hub);
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
@@ -850,6 +1113,8 @@ void tgx_http_server_free(struct tgx_http_server *srv)
     tgx_ratelimit_free(srv->rl);
     tgx_metrics_free(srv->metrics);
     pthread_mutex_destroy(&srv->auth_lock);
+    pthread_mutex_destroy(&srv->park_lock);
+    pthread_cond_destroy(&srv->park_cond);
     free(srv->auth_cache);
     free(srv->rseries);
     free(srv->listen_host);

@@ -8,6 +8,7 @@
 #include "tgx/chains.h"
 #include "tgx/fees.h"
 #include "tgx/http.h"
+#include "tgx/keeper_gw.h"
 #include "tgx/log.h"
 #include "tgx/metrics.h"
 #include "tgx/pool.h"
@@ -19,6 +20,7 @@ struct tgx_role_api {
     struct tgx_store *store;
     struct tgx_chains *chains;
     struct tgx_fees *fees;
+    struct tgx_keeper_gw *keeper_gw;
     struct tgx_api api;
     struct tgx_http_server *server;
 };
@@ -140,12 +142,18 @@ int tgx_role_api_create(const struct tgx_config *cfg, struct tgx_role_api **out,
     }
     if (rc == 0)
         rc = build_fees(r, cfg, errmsg);
+    if (rc == 0) {
+        rc = tgx_keeper_gw_create(r->pool, cfg->database_url, &r->keeper_gw);
+        if (rc < 0)
+            tgx_buf_puts(errmsg, "out of memory");
+    }
     if (rc < 0) {
         tgx_role_api_free(r);
         return rc;
     }
     r->api.store = r->store;
     r->api.fees = r->fees;
+    r->api.keeper_gw = r->keeper_gw;
     r->api.json_depth = (unsigned)cfg->json_depth;
     r->api.time_lookahead_s = (int)cfg->time_lookahead;
     clock_gettime(CLOCK_MONOTONIC, &r->api.started);
@@ -187,7 +195,13 @@ int tgx_role_api_create(const struct tgx_config *cfg, struct tgx_role_api **out,
 
 int tgx_role_api_start(struct tgx_role_api *r)
 {
-    return tgx_http_server_start(r->server);
+    int rc = tgx_http_server_start(r->server);
+    if (rc == 0) {
+        rc = tgx_keeper_gw_start(r->keeper_gw, r->server); /* wakes the keepers' long-polls */
+        if (rc < 0)
+            tgx_http_server_stop(r->server);
+    }
+    return rc;
 }
 
 uint16_t tgx_role_api_port(const struct tgx_role_api *r)
@@ -197,6 +211,8 @@ uint16_t tgx_role_api_port(const struct tgx_role_api *r)
 
 void tgx_role_api_stop(struct tgx_role_api *r)
 {
+    if (r != NULL)
+        tgx_keeper_gw_stop(r->keeper_gw);
     if (r != NULL && r->server != NULL)
         tgx_http_server_stop(r->server);
 }
@@ -205,7 +221,9 @@ void tgx_role_api_free(struct tgx_role_api *r)
 {
     if (r == NULL)
         return;
+    tgx_keeper_gw_stop(r->keeper_gw);
     tgx_http_server_free(r->server); /* stops it first: no handler runs after this */
+    tgx_keeper_gw_free(r->keeper_gw);
     tgx_fees_free(r->fees);
     tgx_chains_free(r->chains);
     tgx_store_free(r->store);

@@ -51,6 +51,15 @@ GET /api/admin/api-keys/:owner
 GET /api/ws/tasks
 GET /api/ws/stats
 GET /api/ws/health
+POST /api/admin/keepers/:address/whitelist
+POST /api/keeper/checkin
+GET /api/keeper/tasks
+POST /api/keeper/tasks/:id/ack
+POST /api/keeper/tasks/:id/result
+POST /api/keeper/tasks/:id/fail
+GET /api/keeper/attestations
+POST /api/keeper/attestations/:task_id
+POST /health
 `.trim().split('\n').map((l) => {
   const [method, pattern] = l.trim().split(/\s+/);
   return { method, pattern };
