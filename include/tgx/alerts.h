@@ -20,16 +20,16 @@ enum tgx_alert_channel {
 
 /* Where alerts go and how they are retried.  Strings are owned (tgx_alert_targets_cleanup). */
 struct tgx_alert_targets {
-    char *webhook_url;         /* NULL: no webhook */
-    char *telegram_url;        /* the bot API base ("https://api.telegram.org/bot<TOKEN>"); NULL: none */
-    char *telegram_chat;       /* chat_id; required with telegram_url */
-    char *smtp_url;            /* smtp://host:port or smtps://...; NULL: no mail */
-    char *smtp_from;           /* MAIL FROM address; required with smtp_url */
-    struct tgx_strv smtp_to;   /* RCPT TO addresses; at least one with smtp_url */
-    long timeout_ms;           /* longest delivery on one channel */
-    long max_attempts;         /* an alert is given up after this many attempts */
-    long backoff_ms;           /* first retry delay, doubled on every further attempt */
-    long backoff_cap_ms;       /* upper bound of the retry delay */
+    char *webhook_url;       /* NULL: no webhook */
+    char *telegram_url;      /* the bot API base ("https://api.telegram.org/bot<TOKEN>"); NULL: none */
+    char *telegram_chat;     /* chat_id; required with telegram_url */
+    char *smtp_url;          /* smtp://host:port or smtps://...; NULL: no mail */
+    char *smtp_from;         /* MAIL FROM address; required with smtp_url */
+    struct tgx_strv smtp_to; /* RCPT TO addresses; at least one with smtp_url */
+    long timeout_ms;         /* longest delivery on one channel */
+    long max_attempts;       /* an alert is given up after this many attempts */
+    long backoff_ms;         /* first retry delay, doubled on every further attempt */
+    long backoff_cap_ms;     /* upper bound of the retry delay */
 };
 
 /* One alert being delivered (borrowed strings, valid during the call). */
@@ -46,7 +46,8 @@ struct tgx_alert {
 const char *tgx_alert_channel_name(enum tgx_alert_channel ch);
 
 /* Fill T from the alert_* settings of CFG (strings copied).  -TGX_ERR_NOMEM. */
-int tgx_alert_targets_from_config(struct tgx_alert_targets *t /* OUT */, const struct tgx_config *cfg) TGX_MUSTCHECK;
+int tgx_alert_targets_from_config(struct tgx_alert_targets *t /* OUT */,
+                                  const struct tgx_config *cfg) TGX_MUSTCHECK;
 /* Check that T is usable (telegram_url needs a chat, smtp_url needs from and to): 0, or
  * -TGX_ERR_INVAL with one line appended to ERR. */
 int tgx_alert_targets_check(const struct tgx_alert_targets *t, struct tgx_buf *err) TGX_MUSTCHECK;

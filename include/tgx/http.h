@@ -106,7 +106,8 @@ uint64_t tgx_http_wake_mark(const struct tgx_http_req *req);
  * 0 without a response.  Returns 0 when parked; -TGX_ERR_STATE when it was not because KEY was
  * woken after MARK or the server is stopping: the handler looks for work again (or answers).
  */
-int tgx_http_park(struct tgx_http_req *req, const char *key, uint64_t mark, unsigned timeout_ms) TGX_MUSTCHECK;
+int tgx_http_park(struct tgx_http_req *req, const char *key, uint64_t mark,
+                  unsigned timeout_ms) TGX_MUSTCHECK;
 
 /* Response builders.  Each call replaces the previous body. */
 /* Answer STATUS with BODY as JSON; BODY is stolen (may be NULL: "null"). */

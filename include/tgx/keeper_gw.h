@@ -53,10 +53,12 @@
 
 /* Append the request text METHOD\nTARGET\nTIMESTAMP\nSHA256_HEX(BODY) to OUT (BODY may be NULL when
  * LEN is 0).  -TGX_ERR_CRYPTO when hashing fails, -TGX_ERR_NOMEM. */
-int tgx_keeper_gw_request_text(const char *method, const char *target, const char *timestamp, const void *body,
-                               size_t len, struct tgx_buf *out /* OUT: appended */) TGX_MUSTCHECK;
+int tgx_keeper_gw_request_text(const char *method, const char *target, const char *timestamp,
+                               const void *body, size_t len,
+                               struct tgx_buf *out /* OUT: appended */) TGX_MUSTCHECK;
 /* The digest of a JSON value V: "0x" + keccak256 hex of its compact, key-sorted text.  -TGX_ERR_NOMEM. */
-int tgx_keeper_gw_json_digest(const json_t *v, char out[TGX_KEEPER_GW_DIGEST_LEN + 1] /* OUT */) TGX_MUSTCHECK;
+int tgx_keeper_gw_json_digest(const json_t *v,
+                              char out[TGX_KEEPER_GW_DIGEST_LEN + 1] /* OUT */) TGX_MUSTCHECK;
 /* "tgx-result:TASK_ID:LEASE_EPOCH:DIGEST" of RESULT into OUT (OUTLEN >= 128).  -TGX_ERR_NOMEM,
  * -TGX_ERR_INVAL (OUT too small). */
 int tgx_keeper_gw_result_text(int64_t task_id, int64_t lease_epoch, const json_t *result, char *out,

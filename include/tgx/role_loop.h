@@ -51,7 +51,8 @@ struct tgx_role_def {
     int (*step)(struct tgx_loop *loop, void *state, struct tgx_loop_db *db);
     /* milliseconds until the role needs a step again (<= 0: at once); -1 in *DELAY_MS: no
      * deadline (the fallback poll applies).  0 or a negative enum tgx_err. */
-    int (*next_deadline)(struct tgx_loop *loop, void *state, struct tgx_loop_db *db, int64_t *delay_ms /* OUT */);
+    int (*next_deadline)(struct tgx_loop *loop, void *state, struct tgx_loop_db *db,
+                         int64_t *delay_ms /* OUT */);
 };
 
 /* The engine roles, in start order, and their number. */
@@ -131,7 +132,8 @@ int64_t tgx_loop_now_ms(void);
 struct tgx_engine;
 
 /* Settings of the engine roles from CFG (deep copy into *S; tgx_role_settings_cleanup). */
-int tgx_role_settings_from_config(struct tgx_role_settings *s /* OUT */, const struct tgx_config *cfg) TGX_MUSTCHECK;
+int tgx_role_settings_from_config(struct tgx_role_settings *s /* OUT */,
+                                  const struct tgx_config *cfg) TGX_MUSTCHECK;
 void tgx_role_settings_cleanup(struct tgx_role_settings *s);
 /* True when the roles list ROLES ("all", "api,scheduler", ...) names NAME. */
 bool tgx_roles_has(const char *roles, const char *name);

@@ -11,7 +11,8 @@
  *   POST /api/keeper/attestations/:task_id      {"lease_epoch","verdict","reason"?,"signature"}
  *                                                                              tgx.submit_attestation
  *   POST /health                                the original's KeeperHealthCheckIn (triggerx-api.md §4)
- *   POST /api/admin/keepers/:address/whitelist  (admin key) {"whitelisted"?, "reason"} tgx.keeper_gw_whitelist
+ *   POST /api/admin/keepers/:address/whitelist  (admin key) {"whitelisted"?, "reason"}
+ * tgx.keeper_gw_whitelist
  *                                                                        (-> tgx.whitelist_keeper, audited)
  *
  * Signed requests (the headers and the canonical text are in keeper_gw.h):
@@ -66,8 +67,8 @@
  * Canonical texts
  * ============================================================================================= */
 
-int tgx_keeper_gw_request_text(const char *method, const char *target, const char *timestamp, const void *body,
-                               size_t len, struct tgx_buf *out)
+int tgx_keeper_gw_request_text(const char *method, const char *target, const char *timestamp,
+                               const void *body, size_t len, struct tgx_buf *out)
 {
     char hex[TGX_SHA256_HEX_LEN + 1];
     int rc = tgx_sha256_hex(len > 0 ? body : "", len, hex);
@@ -89,7 +90,8 @@ int tgx_keeper_gw_json_digest(const json_t *v, char out[TGX_KEEPER_GW_DIGEST_LEN
     return 0;
 }
 
-int tgx_keeper_gw_result_text(int64_t task_id, int64_t lease_epoch, const json_t *result, char *out, size_t outlen)
+int tgx_keeper_gw_result_text(int64_t task_id, int64_t lease_epoch, const json_t *result, char *out,
+                              size_t outlen)
 {
     char digest[TGX_KEEPER_GW_DIGEST_LEN + 1];
     int rc = tgx_keeper_gw_json_digest(result, digest);
@@ -180,8 +182,8 @@ enum {
 };
 
 /* columns: status text, keeper_id bigint */
-static const struct tgx_pg_query Q_AUTH = {QID_GW_AUTH, "tgx_gw_auth",
-                                           "SELECT o_status, o_keeper_id FROM tgx.keeper_gw_auth($1, $2::bytea)", 2};
+static const struct tgx_pg_query Q_AUTH = {
+    QID_GW_AUTH, "tgx_gw_auth", "SELECT o_status, o_keeper_id FROM tgx.keeper_gw_auth($1, $2::bytea)", 2};
 /* no columns used */
 static const struct tgx_pg_query Q_CHECKIN = {QID_GW_CHECKIN, "tgx_gw_checkin",
                                               "SELECT tgx.keeper_checkin($1::bigint, $2, $3::bigint)", 3};
@@ -197,10 +199,12 @@ static const struct tgx_pg_query Q_RESULT = {
     "SELECT tgx.keeper_result($1::bigint, $2::bigint, $3::bigint, $4::jsonb, $5::bytea)", 5};
 /* column 0: new state */
 static const struct tgx_pg_query Q_FAIL = {
-    QID_GW_FAIL, "tgx_gw_fail", "SELECT tgx.fail_task($1::bigint, $2::bigint, $3::bigint, $4, $5::boolean)", 5};
+    QID_GW_FAIL, "tgx_gw_fail", "SELECT tgx.fail_task($1::bigint, $2::bigint, $3::bigint, $4, $5::boolean)",
+    5};
 /* column 0: jsonb array */
 static const struct tgx_pg_query Q_ATTESTATIONS = {
-    QID_GW_ATTESTATIONS, "tgx_gw_attestations", "SELECT tgx.keeper_open_attestations($1::bigint, $2::integer)", 2};
+    QID_GW_ATTESTATIONS, "tgx_gw_attestations",
+    "SELECT tgx.keeper_open_attestations($1::bigint, $2::integer)", 2};
 /* column 0: jsonb result */
 static const struct tgx_pg_query Q_TASK_RESULT = {QID_GW_TASK_RESULT, "tgx_gw_task_result",
                                                   "SELECT tgx.keeper_task_result($1::bigint)", 1};
@@ -352,7 +356,7 @@ static bool gw_authenticate(struct tgx_keeper_gw *gw, struct tgx_http_req *req, 
 
     if (addr_h == NULL || ts_h == NULL || sig_h == NULL) {
         tgx_api_error(resp, 401, "INVALID_SIGNATURE", NULL, "missing %s header",
-                      addr_h == NULL  ? TGX_KEEPER_HDR_ADDRESS
+                      addr_h == NULL ? TGX_KEEPER_HDR_ADDRESS
                       : ts_h == NULL ? TGX_KEEPER_HDR_TIMESTAMP
                                      : TGX_KEEPER_HDR_SIGNATURE);
         return false;
@@ -387,8 +391,8 @@ static bool gw_authenticate(struct tgx_keeper_gw *gw, struct tgx_http_req *req, 
         return false;
     }
     if (!ok) {
-        tgx_api_error(resp, 401, "INVALID_SIGNATURE", NULL,
-                      "the request signature does not match %s", TGX_KEEPER_HDR_ADDRESS);
+        tgx_api_error(resp, 401, "INVALID_SIGNATURE", NULL, "the request signature does not match %s",
+                      TGX_KEEPER_HDR_ADDRESS);
         return false;
     }
     int64_t skew = (int64_t)time(NULL) - ts;
@@ -461,7 +465,8 @@ static bool gw_epoch(struct tgx_http_resp *resp, const json_t *body, int64_t *ou
 {
     json_t *v = json_object_get(body, "lease_epoch");
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        tgx_api_error(resp, 400, "INVALID_REQUEST", "lease_epoch", "lease_epoch must be a non-negative integer");
+        tgx_api_error(resp, 400, "INVALID_REQUEST", "lease_epoch",
+                      "lease_epoch must be a non-negative integer");
         return false;
     }
     *out = json_integer_value(v);
@@ -478,8 +483,8 @@ static bool gw_task_id(struct tgx_http_req *req, struct tgx_http_resp *resp, con
 }
 
 /* Query argument NAME as an integer in [MIN, MAX], DEF when absent; answers 400 otherwise. */
-static bool gw_query_int(struct tgx_http_req *req, struct tgx_http_resp *resp, const char *name, int min, int max,
-                         int def, int *out)
+static bool gw_query_int(struct tgx_http_req *req, struct tgx_http_resp *resp, const char *name, int min,
+                         int max, int def, int *out)
 {
     const char *s = tgx_http_query(req, name);
     if (s == NULL) {
@@ -490,7 +495,8 @@ static bool gw_query_int(struct tgx_http_req *req, struct tgx_http_resp *resp, c
     errno = 0;
     long v = strtol(s, &end, 10);
     if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max) {
-        tgx_api_error(resp, 400, "INVALID_REQUEST", name, "%s must be an integer from %d to %d", name, min, max);
+        tgx_api_error(resp, 400, "INVALID_REQUEST", name, "%s must be an integer from %d to %d", name, min,
+                      max);
         return false;
     }
     *out = (int)v;
@@ -500,7 +506,8 @@ static bool gw_query_int(struct tgx_http_req *req, struct tgx_http_resp *resp, c
 /* Reply {"task_id": ID, "state": STATE}. */
 static void gw_reply_state(struct tgx_http_resp *resp, int64_t task_id, const char *state)
 {
-    tgx_api_reply(resp, 200, json_pack("{s:I, s:s}", "task_id", (json_int_t)task_id, "state", state ? state : ""));
+    tgx_api_reply(resp, 200,
+                  json_pack("{s:I, s:s}", "task_id", (json_int_t)task_id, "state", state ? state : ""));
 }
 
 /* =============================================================================================
@@ -522,7 +529,8 @@ int tgx_api_keeper_gw_checkin(struct tgx_http_req *req, struct tgx_http_resp *re
     char id[24], up[24];
     if (version != NULL && !json_is_null(version) &&
         (!json_is_string(version) || json_string_length(version) > 64)) {
-        tgx_api_error(resp, 400, "INVALID_REQUEST", "version", "version must be a string of at most 64 characters");
+        tgx_api_error(resp, 400, "INVALID_REQUEST", "version",
+                      "version must be a string of at most 64 characters");
     } else if (uptime != NULL && !json_is_null(uptime) &&
                (!json_is_integer(uptime) || json_integer_value(uptime) < 0)) {
         tgx_api_error(resp, 400, "INVALID_REQUEST", "uptime", "uptime must be a non-negative integer");
@@ -550,8 +558,8 @@ int tgx_api_keeper_gw_checkin(struct tgx_http_req *req, struct tgx_http_resp *re
  * park under KIND:KEEPER_ID for the rest of the wait.  FINISH turns the array into the answer.
  */
 static int gw_long_poll(struct tgx_keeper_gw *gw, struct tgx_http_req *req, struct tgx_http_resp *resp,
-                        int64_t keeper_id, const struct tgx_pg_query *q, const char *kind, int wait_s, int limit,
-                        void (*finish)(struct tgx_http_resp *resp, json_t *items /* stolen */))
+                        int64_t keeper_id, const struct tgx_pg_query *q, const char *kind, int wait_s,
+                        int limit, void (*finish)(struct tgx_http_resp *resp, json_t *items /* stolen */))
 {
     char id[24], lim[16], key[32];
     snprintf(id, sizeof id, "%" PRId64, keeper_id);
@@ -575,7 +583,8 @@ static int gw_long_poll(struct tgx_keeper_gw *gw, struct tgx_http_req *req, stru
         }
         int64_t left = (int64_t)wait_s * 1000 - tgx_http_age_ms(req);
         enum tgx_http_run why = tgx_http_run_reason(req);
-        if (json_array_size(items) > 0 || left <= 0 || why == TGX_HTTP_RUN_TIMEOUT || why == TGX_HTTP_RUN_STOPPING) {
+        if (json_array_size(items) > 0 || left <= 0 || why == TGX_HTTP_RUN_TIMEOUT ||
+            why == TGX_HTTP_RUN_STOPPING) {
             finish(resp, items);
             return 0;
         }
@@ -600,7 +609,8 @@ int tgx_api_keeper_gw_tasks(struct tgx_http_req *req, struct tgx_http_resp *resp
     int wait_s, limit;
     if (gw == NULL || !gw_authenticate(gw, req, resp, &keeper_id, address))
         return 0;
-    if (!gw_query_int(req, resp, "wait", 0, TGX_KEEPER_GW_WAIT_MAX_S, TGX_KEEPER_GW_WAIT_DEFAULT_S, &wait_s) ||
+    if (!gw_query_int(req, resp, "wait", 0, TGX_KEEPER_GW_WAIT_MAX_S, TGX_KEEPER_GW_WAIT_DEFAULT_S,
+                      &wait_s) ||
         !gw_query_int(req, resp, "limit", 1, 1000, 100, &limit))
         return 0;
     return gw_long_poll(gw, req, resp, keeper_id, &Q_ASSIGNED, "tasks", wait_s, limit, gw_finish_tasks);
@@ -703,7 +713,8 @@ int tgx_api_keeper_gw_fail(struct tgx_http_req *req, struct tgx_http_resp *resp,
     if (!gw_epoch(resp, body, &epoch)) {
         /* answered */
     } else if (!json_is_string(error) || json_string_length(error) == 0 || json_string_length(error) > 4000) {
-        tgx_api_error(resp, 400, "INVALID_REQUEST", "error", "error must be a non-empty string (at most 4000 bytes)");
+        tgx_api_error(resp, 400, "INVALID_REQUEST", "error",
+                      "error must be a non-empty string (at most 4000 bytes)");
     } else if (permanent != NULL && !json_is_null(permanent) && !json_is_boolean(permanent)) {
         tgx_api_error(resp, 400, "INVALID_REQUEST", "permanent", "permanent must be true or false");
     } else {
@@ -711,7 +722,8 @@ int tgx_api_keeper_gw_fail(struct tgx_http_req *req, struct tgx_http_resp *resp,
         snprintf(k, sizeof k, "%" PRId64, keeper_id);
         snprintf(t, sizeof t, "%" PRId64, task_id);
         snprintf(e, sizeof e, "%" PRId64, epoch);
-        const char *params[5] = {t, k, e, json_string_value(error), json_is_true(permanent) ? "true" : "false"};
+        const char *params[5] = {t, k, e, json_string_value(error),
+                                 json_is_true(permanent) ? "true" : "false"};
         struct gw_row row = {0};
         struct tgx_store_err err;
         if (gw_run(gw, &Q_FAIL, params, &row, &err) < 0)
@@ -791,7 +803,8 @@ int tgx_api_keeper_gw_attest(struct tgx_http_req *req, struct tgx_http_resp *res
             gw_task_error(resp, &err);
         } else if ((result = row.c0 != NULL ? json_loads(row.c0, 0, NULL) : json_object()) == NULL ||
                    tgx_keeper_gw_json_digest(result, digest) < 0 ||
-                   tgx_keeper_gw_attest_text(task_id, epoch, json_is_true(verdict), digest, text, sizeof text) < 0) {
+                   tgx_keeper_gw_attest_text(task_id, epoch, json_is_true(verdict), digest, text,
+                                             sizeof text) < 0) {
             tgx_api_error(resp, 500, "INTERNAL", NULL, "internal server error");
         } else if (!tgx_keeper_gw_signed_by(text, strlen(text), sig_hex, address)) {
             tgx_api_error(resp, 401, "INVALID_SIGNATURE", "signature",
@@ -800,8 +813,8 @@ int tgx_api_keeper_gw_attest(struct tgx_http_req *req, struct tgx_http_resp *res
             char sigp[TGX_SECP_SIG_HEX_LEN + 1];
             snprintf(e, sizeof e, "%" PRId64, epoch);
             gw_sig_bytea(sig, sigp);
-            const char *params[6] = {t, k, e, json_is_true(verdict) ? "true" : "false", sigp,
-                                     json_string_value(reason)};
+            const char *params[6] = {
+                t, k, e, json_is_true(verdict) ? "true" : "false", sigp, json_string_value(reason)};
             struct gw_row r2 = {0};
             if (gw_run(gw, &Q_ATTEST, params, &r2, &err) < 0)
                 gw_task_error(resp, &err);
@@ -820,8 +833,9 @@ int tgx_api_keeper_gw_attest(struct tgx_http_req *req, struct tgx_http_resp *res
  * and "code" of every other 400 of this server. */
 static void gw_health_bad(struct tgx_http_resp *resp, const char *message)
 {
-    tgx_api_reply(resp, 400, json_pack("{s:b, s:s, s:s, s:s}", "status", 0, "data", message, "error", message, "code",
-                                       "INVALID_REQUEST"));
+    tgx_api_reply(resp, 400,
+                  json_pack("{s:b, s:s, s:s, s:s}", "status", 0, "data", message, "error", message, "code",
+                            "INVALID_REQUEST"));
 }
 
 int tgx_api_keeper_gw_health(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
@@ -857,11 +871,13 @@ int tgx_api_keeper_gw_health(struct tgx_http_req *req, struct tgx_http_resp *res
         struct gw_row row = {0};
         struct tgx_store_err err;
         if (gw_run(gw, &Q_HEALTH, params, &row, &err) < 0)
-            tgx_api_reply(resp, err.status == TGX_STORE_BUSY || err.status == TGX_STORE_UNAVAILABLE ? 503 : 500,
+            tgx_api_reply(resp,
+                          err.status == TGX_STORE_BUSY || err.status == TGX_STORE_UNAVAILABLE ? 503 : 500,
                           json_pack("{s:s}", "error", "Failed to update keeper state"));
         else if (row.c0 == NULL || strcmp(row.c0, "ok") != 0)
-            tgx_api_reply(resp, 403, json_pack("{s:s, s:s}", "error", "Keeper not verified", "code",
-                                               "KEEPER_NOT_VERIFIED"));
+            tgx_api_reply(
+                resp, 403,
+                json_pack("{s:s, s:s}", "error", "Keeper not verified", "code", "KEEPER_NOT_VERIFIED"));
         else /* no configuration or secrets are handed out here */
             tgx_api_reply(resp, 200, json_pack("{s:b, s:s}", "status", 1, "data", ""));
         gw_row_cleanup(&row);
@@ -887,8 +903,10 @@ int tgx_api_keeper_gw_whitelist(struct tgx_http_req *req, struct tgx_http_resp *
     json_t *reason = json_object_get(body, "reason");
     if (wl != NULL && !json_is_null(wl) && !json_is_boolean(wl)) {
         tgx_api_error(resp, 400, "INVALID_REQUEST", "whitelisted", "whitelisted must be true or false");
-    } else if (!json_is_string(reason) || json_string_length(reason) == 0 || json_string_length(reason) > 1000) {
-        tgx_api_error(resp, 400, "INVALID_REQUEST", "reason", "reason must be a non-empty string (at most 1000 bytes)");
+    } else if (!json_is_string(reason) || json_string_length(reason) == 0 ||
+               json_string_length(reason) > 1000) {
+        tgx_api_error(resp, 400, "INVALID_REQUEST", "reason",
+                      "reason must be a non-empty string (at most 1000 bytes)");
     } else {
         const struct tgx_http_auth *auth = tgx_http_auth(req);
         bool on = wl == NULL || json_is_null(wl) || json_is_true(wl);
@@ -905,7 +923,8 @@ int tgx_api_keeper_gw_whitelist(struct tgx_http_req *req, struct tgx_http_resp *
             tgx_api_store_error(resp, &err, "INVALID_REQUEST", "KEEPER_NOT_FOUND", "CONFLICT");
         else
             tgx_api_reply(resp, 200,
-                          json_pack("{s:s, s:b, s:I}", "keeper_address", addr, "whitelisted", on, "requeued_tasks",
+                          json_pack("{s:s, s:b, s:I}", "keeper_address", addr, "whitelisted", on,
+                                    "requeued_tasks",
                                     (json_int_t)(row.c0 != NULL ? strtoll(row.c0, NULL, 10) : 0)));
         gw_row_cleanup(&row);
         tgx_buf_cleanup(&who);
@@ -964,7 +983,8 @@ static void *gw_waiter_main(void *arg)
         backoff = 100;
         tgx_http_wake(gw->srv, NULL); /* whatever was notified while we were not listening */
         while (!atomic_load(&gw->stop)) {
-            struct pollfd p[2] = {{.fd = PQsocket(c), .events = POLLIN}, {.fd = gw->stop_pipe[0], .events = POLLIN}};
+            struct pollfd p[2] = {{.fd = PQsocket(c), .events = POLLIN},
+                                  {.fd = gw->stop_pipe[0], .events = POLLIN}};
             if (poll(p, 2, 30000) < 0 && errno != EINTR)
                 break;
             if (atomic_load(&gw->stop))
@@ -978,7 +998,8 @@ static void *gw_waiter_main(void *arg)
                 char key[32];
                 int64_t id;
                 if (tgx_api_parse_id(n->extra, &id)) {
-                    tgx_keeper_gw_wake_key(strcmp(n->relname, "tgx_attest") == 0 ? "attest" : "tasks", id, key);
+                    tgx_keeper_gw_wake_key(strcmp(n->relname, "tgx_attest") == 0 ? "attest" : "tasks", id,
+                                           key);
                     tgx_http_wake(gw->srv, key);
                 }
                 PQfreemem(n);

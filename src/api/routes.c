@@ -34,7 +34,8 @@ const struct tgx_route tgx_api_routes[] = {
     {"PUT", "/api/admin/api-keys/:key", tgx_api_keys_update, ADMIN, "admin_keys_update"},
     {"DELETE", "/api/admin/api-keys/:key", tgx_api_keys_delete, ADMIN, "admin_keys_delete"},
     /* admin keepers (keeper gateway, src/api/keeper_gateway.c) */
-    {"POST", "/api/admin/keepers/:address/whitelist", tgx_api_keeper_gw_whitelist, ADMIN, "admin_keeper_whitelist"},
+    {"POST", "/api/admin/keepers/:address/whitelist", tgx_api_keeper_gw_whitelist, ADMIN,
+     "admin_keeper_whitelist"},
     /* not implemented yet */
     {"POST", "/api/claim-fund", tgx_api_not_implemented, KEY, "claim_fund"},
     {"POST", "/api/code/validate", tgx_api_not_implemented, KEY, "code_validate"},

@@ -13,7 +13,10 @@
 #include "tgx/ratelimit.h"
 
 #define TGX_HTTP_TRACE_MAX 128
-#define TGX_HTTP_WAKE_SLOTS 4096 /* wake counters by key hash (collisions only cause early re-runs) */ /* longest X-Trace-ID accepted; longer ones are replaced */
+#define TGX_HTTP_WAKE_SLOTS                                                                                  \
+    4096 /* wake counters by key hash (collisions only cause early re-runs) */ /* longest X-Trace-ID         \
+                                                                                  accepted; longer ones are  \
+                                                                                  replaced */
 
 /* One response header (both strings owned). */
 struct tgx_http_hdr {
@@ -51,10 +54,10 @@ struct tgx_http_req {
     int64_t handler_value; /* tgx_http_set_handler_value() */
     /* long-poll parking (server.c) */
     enum tgx_http_run run_reason;
-    bool park_pending;     /* the handler asked to park: suspend after it returns */
-    uint32_t park_hash;    /* hash of the key */
-    uint64_t park_mark;    /* the wake mark the handler looked at */
-    int64_t park_deadline; /* CLOCK_MONOTONIC ms */
+    bool park_pending;                          /* the handler asked to park: suspend after it returns */
+    uint32_t park_hash;                         /* hash of the key */
+    uint64_t park_mark;                         /* the wake mark the handler looked at */
+    int64_t park_deadline;                      /* CLOCK_MONOTONIC ms */
     struct tgx_http_req *park_next, *park_prev; /* in srv->parked while suspended */
 };
 

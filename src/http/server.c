@@ -1019,7 +1019,8 @@ int tgx_http_server_start(struct tgx_http_server *srv)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_UPGRADE | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_UPGRADE | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *di;
     int rc;
 

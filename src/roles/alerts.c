@@ -105,7 +105,8 @@ int tgx_alert_targets_check(const struct tgx_alert_targets *t, struct tgx_buf *e
         return -TGX_ERR_INVAL;
     }
     if (t->smtp_from != NULL && !plain_address(t->smtp_from)) {
-        tgx_buf_printf(err, "invalid alert_smtp_from \"%s\": expected a plain address like alerts@example.com",
+        tgx_buf_printf(err,
+                       "invalid alert_smtp_from \"%s\": expected a plain address like alerts@example.com",
                        t->smtp_from);
         return -TGX_ERR_INVAL;
     }
@@ -167,9 +168,9 @@ static int dump_into(json_t *j, struct tgx_buf *out)
 int tgx_alert_webhook_body(const struct tgx_alert *a, struct tgx_buf *out)
 {
     json_t *j = json_pack("{s:I, s:s, s:s, s:o, s:s, s:i}", "alert_id", (json_int_t)a->alert_id, "kind",
-                          a->kind != NULL ? a->kind : "other", "subject", a->subject != NULL ? a->subject : "",
-                          "payload", payload_json(a), "created_at", a->created_at != NULL ? a->created_at : "",
-                          "attempt", a->attempt);
+                          a->kind != NULL ? a->kind : "other", "subject",
+                          a->subject != NULL ? a->subject : "", "payload", payload_json(a), "created_at",
+                          a->created_at != NULL ? a->created_at : "", "attempt", a->attempt);
     return dump_into(j, out);
 }
 
@@ -177,7 +178,8 @@ int tgx_alert_webhook_body(const struct tgx_alert *a, struct tgx_buf *out)
 static void alert_text(const struct tgx_alert *a, struct tgx_buf *out)
 {
     tgx_buf_printf(out, "[tgx] %s: %s\nalert %lld, raised %s", a->kind != NULL ? a->kind : "other",
-                   a->subject != NULL ? a->subject : "", a->alert_id, a->created_at != NULL ? a->created_at : "");
+                   a->subject != NULL ? a->subject : "", a->alert_id,
+                   a->created_at != NULL ? a->created_at : "");
     if (a->payload != NULL && strcmp(a->payload, "{}") != 0)
         tgx_buf_printf(out, "\n%s", a->payload);
 }
@@ -187,7 +189,8 @@ int tgx_alert_telegram_body(const struct tgx_alert *a, const char *chat, struct 
     struct tgx_buf text;
     tgx_buf_init(&text);
     alert_text(a, &text);
-    json_t *j = tgx_buf_oom(&text) ? NULL : json_pack("{s:s, s:s}", "chat_id", chat, "text", tgx_buf_str(&text));
+    json_t *j =
+        tgx_buf_oom(&text) ? NULL : json_pack("{s:s, s:s}", "chat_id", chat, "text", tgx_buf_str(&text));
     tgx_buf_cleanup(&text);
     return dump_into(j, out);
 }
@@ -215,7 +218,8 @@ int tgx_alert_smtp_message(const struct tgx_alert *a, const char *from, const st
         header_value(out, to->v[i]);
         tgx_buf_putc(out, '>');
     }
-    tgx_buf_printf(out, "\r\nMessage-ID: <tgx-alert-%lld-%d@tgxd>\r\nSubject: [tgx] ", a->alert_id, a->attempt);
+    tgx_buf_printf(out, "\r\nMessage-ID: <tgx-alert-%lld-%d@tgxd>\r\nSubject: [tgx] ", a->alert_id,
+                   a->attempt);
     header_value(out, a->kind != NULL ? a->kind : "other");
     tgx_buf_puts(out, ": ");
     header_value(out, a->subject);

@@ -14,10 +14,10 @@ static const char SQL_SWEEP[] = "SELECT tgx.sweep_keepers()";
 static const char SQL_NEXT_ALERT[] =
     "SELECT ceil(extract(epoch FROM tgx.next_alert_due() - clock_timestamp()) * 1000)::bigint";
 /* $1 batch, $2 lease, $3 most attempts */
-static const char SQL_CLAIM[] =
-    "SELECT alert_id, kind, subject, payload::text, "
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), attempt, delivered_channels "
-    "FROM tgx.claim_alerts($1::integer, $2::interval, $3::integer)";
+static const char SQL_CLAIM[] = "SELECT alert_id, kind, subject, payload::text, "
+                                "to_char(created_at AT TIME ZONE 'UTC', "
+                                "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), attempt, delivered_channels "
+                                "FROM tgx.claim_alerts($1::integer, $2::interval, $3::integer)";
 enum {
     COL_CLAIM_ID = 0,
     COL_CLAIM_KIND = 1,
@@ -81,7 +81,8 @@ static bool in_array_literal(const char *list, const char *name)
     size_t n = strlen(name);
     for (const char *p = list; (p = strstr(p, name)) != NULL; p += n) {
         char before = p == list ? '{' : p[-1], after = p[n];
-        if ((before == '{' || before == ',' || before == '"') && (after == '}' || after == ',' || after == '"'))
+        if ((before == '{' || before == ',' || before == '"') &&
+            (after == '}' || after == ',' || after == '"'))
             return true;
     }
     return false;
@@ -129,14 +130,15 @@ static int deliver_one(struct deliver_ctx *c, const PGresult *res, int r)
         if (in_array_literal(done, name))
             continue;
         char err[300];
-        int rc = tgx_alert_send(c->t, (enum tgx_alert_channel)ch, &a, cancel_on_stop, c->loop, err, sizeof err);
+        int rc =
+            tgx_alert_send(c->t, (enum tgx_alert_channel)ch, &a, cancel_on_stop, c->loop, err, sizeof err);
         array_elem(&chans, name);
         array_elem(&oks, rc == 0 ? "t" : "f");
         array_elem(&errs, rc == 0 ? "" : err);
         if (rc < 0) {
             all_ok = false;
-            tgx_log_warning("health", "could not deliver alert %lld (attempt %d) by %s: %s", a.alert_id, a.attempt,
-                            name, err);
+            tgx_log_warning("health", "could not deliver alert %lld (attempt %d) by %s: %s", a.alert_id,
+                            a.attempt, name, err);
         }
     }
     tgx_buf_putc(&chans, '}');
@@ -146,8 +148,13 @@ static int deliver_one(struct deliver_ctx *c, const PGresult *res, int r)
     char retry[48], most[24];
     snprintf(retry, sizeof retry, "%ld milliseconds", tgx_alert_retry_ms(c->t, a.attempt));
     snprintf(most, sizeof most, "%ld", c->t->max_attempts);
-    const char *params[8] = {PQgetvalue(res, r, COL_CLAIM_ID), PQgetvalue(res, r, COL_CLAIM_ATTEMPT),
-                             tgx_buf_str(&chans), tgx_buf_str(&oks), tgx_buf_str(&errs), tgx_buf_str(&conf), most,
+    const char *params[8] = {PQgetvalue(res, r, COL_CLAIM_ID),
+                             PQgetvalue(res, r, COL_CLAIM_ATTEMPT),
+                             tgx_buf_str(&chans),
+                             tgx_buf_str(&oks),
+                             tgx_buf_str(&errs),
+                             tgx_buf_str(&conf),
+                             most,
                              retry};
     int rc = -TGX_ERR_NOMEM;
     if (!tgx_buf_oom(&chans) && !tgx_buf_oom(&oks) && !tgx_buf_oom(&errs) && !tgx_buf_oom(&conf))

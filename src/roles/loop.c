@@ -43,22 +43,22 @@ struct tgx_loop {
     int wakefd;
     atomic_bool stop;
 
-    pthread_mutex_t mu;                 /* guards pending, has_pending */
-    struct tgx_role_settings pending;   /* from tgx_loop_set_settings */
+    pthread_mutex_t mu;               /* guards pending, has_pending */
+    struct tgx_role_settings pending; /* from tgx_loop_set_settings */
     bool has_pending;
-    struct tgx_role_settings settings;  /* in force; the loop's thread only */
+    struct tgx_role_settings settings; /* in force; the loop's thread only */
 
-    unsigned failures;  /* consecutive failures (connect or step) */
-    int64_t retry_at;   /* DISCONNECTED: connect not before */
-    int64_t deadline;   /* READY: step at (-1: none; the fallback poll applies) */
-    bool need_step;     /* READY: step at once (new connection, NOTIFY, deadline) */
+    unsigned failures; /* consecutive failures (connect or step) */
+    int64_t retry_at;  /* DISCONNECTED: connect not before */
+    int64_t deadline;  /* READY: step at (-1: none; the fallback poll applies) */
+    bool need_step;    /* READY: step at once (new connection, NOTIFY, deadline) */
     bool connected_once;
 
     pthread_t thread;
     bool started, joined;
 
     atomic_ulong steps, notifies, connects, nfailures;
-    int64_t stats_at;             /* next stats line */
+    int64_t stats_at; /* next stats line */
     unsigned long period_steps, period_rows, period_notifies;
 };
 
@@ -122,9 +122,10 @@ static int settings_copy(struct tgx_role_settings *dst, const struct tgx_role_se
     b->smtp_url = dup_or_null(a->smtp_url);
     b->smtp_from = dup_or_null(a->smtp_from);
     tgx_strv_init(&b->smtp_to);
-    bool ok = (a->webhook_url == NULL || b->webhook_url != NULL) && (a->telegram_url == NULL || b->telegram_url != NULL) &&
-              (a->telegram_chat == NULL || b->telegram_chat != NULL) && (a->smtp_url == NULL || b->smtp_url != NULL) &&
-              (a->smtp_from == NULL || b->smtp_from != NULL);
+    bool ok = (a->webhook_url == NULL || b->webhook_url != NULL) &&
+              (a->telegram_url == NULL || b->telegram_url != NULL) &&
+              (a->telegram_chat == NULL || b->telegram_chat != NULL) &&
+              (a->smtp_url == NULL || b->smtp_url != NULL) && (a->smtp_from == NULL || b->smtp_from != NULL);
     for (size_t i = 0; ok && i < a->smtp_to.n; i++)
         ok = tgx_strv_push(&b->smtp_to, a->smtp_to.v[i]) == 0;
     if (!ok) {
@@ -236,7 +237,8 @@ static PGresult *db_run(struct tgx_loop_db *db, const char *sql, int nparams, co
                     tgx_log_warning(loop->def->name, "could not cancel the query in flight: %s", buf);
                 PQfreeCancel(c);
             }
-            tgx_log_warning(loop->def->name, "stopping: cancelled the query in flight after %d ms", STOP_GRACE_MS);
+            tgx_log_warning(loop->def->name, "stopping: cancelled the query in flight after %d ms",
+                            STOP_GRACE_MS);
             cancelled = true;
         }
         if ((rev & (POLLIN | POLLERR | POLLHUP)) && !PQconsumeInput(db->conn))
@@ -325,8 +327,13 @@ static PGconn *db_connect(struct tgx_loop *loop)
 {
     char appname[64];
     snprintf(appname, sizeof appname, "tgxd %s", loop->def->name);
-    const char *const keys[] = {"dbname", "fallback_application_name", "keepalives", "keepalives_idle",
-                                "keepalives_interval", "keepalives_count", NULL};
+    const char *const keys[] = {"dbname",
+                                "fallback_application_name",
+                                "keepalives",
+                                "keepalives_idle",
+                                "keepalives_interval",
+                                "keepalives_count",
+                                NULL};
     const char *const vals[] = {loop->url, appname, "1", "10", "5", "3", NULL};
     PGconn *conn = PQconnectStartParams(keys, vals, 1);
     if (conn == NULL) {

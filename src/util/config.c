@@ -162,7 +162,8 @@ static int check_roles(const char *v, char *err, size_t errlen)
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
             found = found || strcmp(r, known[i]) == 0;
         if (!found) {
-            snprintf(err, errlen, "unknown role \"%s\" (known: api, scheduler, dispatcher, monitor, health, all)", r);
+            snprintf(err, errlen,
+                     "unknown role \"%s\" (known: api, scheduler, dispatcher, monitor, health, all)", r);
             return -TGX_ERR_INVAL;
         }
     }
@@ -611,7 +612,8 @@ void tgx_config_write_sample(FILE *out)
 }
 
 /* Do A and B hold the same value of setting P? */
-static bool same_value(const struct tgx_config *a, const struct tgx_config *b, const struct tgx_config_param *p)
+static bool same_value(const struct tgx_config *a, const struct tgx_config *b,
+                       const struct tgx_config_param *p)
 {
     struct tgx_config *ma = (struct tgx_config *)a, *mb = (struct tgx_config *)b;
     switch (p->type) {

@@ -112,7 +112,8 @@ Test(alerts, targets_checks)
             cr_assert_eq(tgx_strv_push(&t.smtp_to, cases[i].to), 0);
         struct tgx_buf err;
         tgx_buf_init(&err);
-        cr_expect_eq(tgx_alert_targets_check(&t, &err) == 0, cases[i].ok, "row %zu: %s", i, tgx_buf_str(&err));
+        cr_expect_eq(tgx_alert_targets_check(&t, &err) == 0, cases[i].ok, "row %zu: %s", i,
+                     tgx_buf_str(&err));
         tgx_buf_cleanup(&err);
         tgx_alert_targets_cleanup(&t);
     }
@@ -158,8 +159,8 @@ static void *alerts_http_main(void *arg)
             break;
     }
     char reply[128];
-    int len = snprintf(reply, sizeof reply, "HTTP/1.1 %d X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno",
-                       h->status);
+    int len = snprintf(reply, sizeof reply,
+                       "HTTP/1.1 %d X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno", h->status);
     ssize_t w = write(c, reply, (size_t)len);
     (void)w;
     close(c);

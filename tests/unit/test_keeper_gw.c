@@ -18,7 +18,8 @@ Test(keeper_gw_text, request_text_of_a_get_hashes_the_empty_body)
 {
     struct tgx_buf b;
     tgx_buf_init(&b);
-    cr_assert_eq(tgx_keeper_gw_request_text("GET", "/api/keeper/tasks?wait=25", "1700000000", NULL, 0, &b), 0);
+    cr_assert_eq(tgx_keeper_gw_request_text("GET", "/api/keeper/tasks?wait=25", "1700000000", NULL, 0, &b),
+                 0);
     cr_assert_str_eq(b.data, "GET\n/api/keeper/tasks?wait=25\n1700000000\n"
                              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     tgx_buf_cleanup(&b);
@@ -45,7 +46,8 @@ Test(keeper_gw_text, json_digest_is_keccak_of_compact_sorted_json)
         {"{ \"z\": {\"y\": [1, 2, {\"d\": null, \"c\": true}]}, \"a\": [] }",
          "{\"a\":[],\"z\":{\"y\":[1,2,{\"c\":true,\"d\":null}]}}"},
         {"{}", "{}"},
-        {"{\"gas_used\":\"21000\",\"execution_tx_hash\":\"0xab\"}", "{\"execution_tx_hash\":\"0xab\",\"gas_used\":\"21000\"}"},
+        {"{\"gas_used\":\"21000\",\"execution_tx_hash\":\"0xab\"}",
+         "{\"execution_tx_hash\":\"0xab\",\"gas_used\":\"21000\"}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *v = json_loads(cases[i].json, 0, NULL);
@@ -92,16 +94,19 @@ Test(keeper_gw_text, wake_keys)
 
 /* web3.js's documented vector: eth.accounts.sign("Some data", 0x4c08...2318) */
 #define KEEPER_GW_VEC_SIG                                                                                    \
-    "0xb91467e570a6466aa9e9876cbcd013baba02900b8979d43fe208a4a4f339f5fd6007e74cd82e037b800186422fc2da167c747ef0" \
+    "0xb91467e570a6466aa9e9876cbcd013baba02900b8979d43fe208a4a4f339f5fd6007e74cd82e037b800186422fc2da167c74" \
+    "7ef0"                                                                                                   \
     "45e5d18a5f5d4300f8e1a0291c"
 #define KEEPER_GW_VEC_ADDR "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"
 
 Test(keeper_gw_sig, known_vector)
 {
     cr_assert(tgx_keeper_gw_signed_by("Some data", 9, KEEPER_GW_VEC_SIG, KEEPER_GW_VEC_ADDR));
-    cr_assert(tgx_keeper_gw_signed_by("Some data", 9, KEEPER_GW_VEC_SIG, "0x2c7536e3605d9c16a7a3d7b1898e529396a65c23"));
+    cr_assert(tgx_keeper_gw_signed_by("Some data", 9, KEEPER_GW_VEC_SIG,
+                                      "0x2c7536e3605d9c16a7a3d7b1898e529396a65c23"));
     cr_assert(!tgx_keeper_gw_signed_by("Some datA", 9, KEEPER_GW_VEC_SIG, KEEPER_GW_VEC_ADDR));
-    cr_assert(!tgx_keeper_gw_signed_by("Some data", 9, KEEPER_GW_VEC_SIG, "0x2c7536e3605d9c16a7a3d7b1898e529396a65c24"));
+    cr_assert(!tgx_keeper_gw_signed_by("Some data", 9, KEEPER_GW_VEC_SIG,
+                                       "0x2c7536e3605d9c16a7a3d7b1898e529396a65c24"));
 }
 
 Test(keeper_gw_sig, round_trip_and_refusals)
@@ -148,7 +153,8 @@ static int keeper_gw_park_handler(struct tgx_http_req *req, struct tgx_http_resp
     const char *ms = tgx_http_query(req, "ms");
     if (r == TGX_HTTP_RUN_FIRST) {
         uint64_t mark = tgx_http_wake_mark(req);
-        if (tgx_http_park(req, tgx_http_query(req, "key"), mark, (unsigned)atoi(ms != NULL ? ms : "2000")) == 0)
+        if (tgx_http_park(req, tgx_http_query(req, "key"), mark, (unsigned)atoi(ms != NULL ? ms : "2000")) ==
+            0)
             return 0;
     }
     tgx_http_resp_json(resp, 200, json_pack("{s:s, s:s}", "why", why[r], "target", tgx_http_target(req)));
@@ -212,7 +218,10 @@ static void keeper_gw_start_get(struct keeper_gw_get *g, uint16_t port, const ch
 static struct tgx_http_server *keeper_gw_server(void)
 {
     struct tgx_http_config cfg = {
-        .listen_host = "127.0.0.1", .threads = 1, .routes = keeper_gw_routes, .nroutes = 2,
+        .listen_host = "127.0.0.1",
+        .threads = 1,
+        .routes = keeper_gw_routes,
+        .nroutes = 2,
     };
     struct tgx_http_server *srv;
     cr_assert_eq(tgx_http_server_create(&cfg, &srv), 0);

@@ -19,11 +19,12 @@ Test(roles_loop, backoff_table)
     static const struct {
         unsigned failures;
         int64_t ms;
-    } cases[] = {{0, 100}, {1, 200}, {2, 400}, {3, 800}, {4, 1600}, {5, 3200}, {6, 5000}, {7, 5000}, {1000, 5000}};
+    } cases[] = {{0, 100},  {1, 200},  {2, 400},  {3, 800},    {4, 1600},
+                 {5, 3200}, {6, 5000}, {7, 5000}, {1000, 5000}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        cr_expect_eq(tgx_loop_backoff_ms(cases[i].failures), cases[i].ms, "row %zu: %u failures: %lld ms, not %lld",
-                     i, cases[i].failures, (long long)tgx_loop_backoff_ms(cases[i].failures),
-                     (long long)cases[i].ms);
+        cr_expect_eq(tgx_loop_backoff_ms(cases[i].failures), cases[i].ms,
+                     "row %zu: %u failures: %lld ms, not %lld", i, cases[i].failures,
+                     (long long)tgx_loop_backoff_ms(cases[i].failures), (long long)cases[i].ms);
 }
 
 Test(roles_loop, timeout_table)
@@ -33,11 +34,10 @@ Test(roles_loop, timeout_table)
         long poll;
         int timeout;
     } cases[] = {
-        {1000, -1, 5000, 5000}, /* no deadline: the fallback poll */
-        {1000, 900, 5000, 0},   /* past: at once */
-        {1000, 1000, 5000, 0},  /* now: at once */
-        {1000, 1500, 5000, 500},
-        {1000, 10000, 5000, 5000}, /* far: never longer than the poll */
+        {1000, -1, 5000, 5000},                             /* no deadline: the fallback poll */
+        {1000, 900, 5000, 0},                               /* past: at once */
+        {1000, 1000, 5000, 0},                              /* now: at once */
+        {1000, 1500, 5000, 500}, {1000, 10000, 5000, 5000}, /* far: never longer than the poll */
         {0, 1, 100, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -51,11 +51,16 @@ Test(roles_loop, roles_list)
         const char *roles, *name;
         bool has;
     } cases[] = {
-        {"all", "health", true},          {"api", "api", true},
-        {"api", "scheduler", false},      {"api,scheduler", "scheduler", true},
-        {"api, monitor", "monitor", true}, {"scheduler", "sched", false},
-        {"schedulers", "scheduler", false}, {"", "api", false},
-        {NULL, "api", false},             {"dispatcher,all", "health", true},
+        {"all", "health", true},
+        {"api", "api", true},
+        {"api", "scheduler", false},
+        {"api,scheduler", "scheduler", true},
+        {"api, monitor", "monitor", true},
+        {"scheduler", "sched", false},
+        {"schedulers", "scheduler", false},
+        {"", "api", false},
+        {NULL, "api", false},
+        {"dispatcher,all", "health", true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         cr_expect_eq(tgx_roles_has(cases[i].roles, cases[i].name), cases[i].has, "row %zu", i);
@@ -74,9 +79,9 @@ static struct {
     atomic_int steps;
     atomic_int in_step;
     atomic_long last_batch;
-    int step_ms;     /* each step sleeps this long */
-    int step_rc;     /* what the step returns */
-    int64_t delay;   /* what next_deadline says */
+    int step_ms;   /* each step sleeps this long */
+    int step_rc;   /* what the step returns */
+    int64_t delay; /* what next_deadline says */
 } roles_fake;
 
 static void roles_sleep_ms(int ms)
@@ -126,10 +131,10 @@ static struct tgx_loop *roles_fake_start(long poll_ms)
 }
 
 /* Wait (bounded) until COND holds; the assertion is on the state reached, not on timing. */
-#define ROLES_WAIT_FOR(cond, ms)                                                                              \
-    do {                                                                                                      \
-        for (int w_ = 0; w_ < (ms) / 10 && !(cond); w_++)                                                     \
-            roles_sleep_ms(10);                                                                               \
+#define ROLES_WAIT_FOR(cond, ms)                                                                             \
+    do {                                                                                                     \
+        for (int w_ = 0; w_ < (ms) / 10 && !(cond); w_++)                                                    \
+            roles_sleep_ms(10);                                                                              \
     } while (0)
 
 Test(roles_loop, steps_at_each_deadline)
@@ -224,7 +229,8 @@ Test(roles_loop, new_settings_are_taken)
     s.alerts.webhook_url = (char *)"http://127.0.0.1:1/hook";
     cr_assert_eq(tgx_loop_set_settings(loop, &s), 0);
     ROLES_WAIT_FOR(atomic_load(&roles_fake.last_batch) == 42, 5000);
-    cr_expect_eq(atomic_load(&roles_fake.last_batch), 42, "new settings wake the loop and the step sees them");
+    cr_expect_eq(atomic_load(&roles_fake.last_batch), 42,
+                 "new settings wake the loop and the step sees them");
     cr_expect_eq(atomic_load(&roles_fake.steps), 2);
     tgx_loop_free(loop);
 }
