@@ -473,6 +473,20 @@ static bool gw_epoch(struct tgx_http_resp *resp, const json_t *body, int64_t *ou
     return true;
 }
 
+/* The keeper, task and lease epoch of a task call as query parameter text. */
+struct gw_task_args {
+    char keeper[24];
+    char task[24];
+    char epoch[24];
+};
+
+static void gw_task_args_format(struct gw_task_args *a, int64_t keeper_id, int64_t task_id, int64_t epoch)
+{
+    snprintf(a->keeper, sizeof a->keeper, "%" PRId64, keeper_id);
+    snprintf(a->task, sizeof a->task, "%" PRId64, task_id);
+    snprintf(a->epoch, sizeof a->epoch, "%" PRId64, epoch);
+}
+
 /* The task id of path parameter NAME; answers 400 INVALID_TASK_ID otherwise. */
 static bool gw_task_id(struct tgx_http_req *req, struct tgx_http_resp *resp, const char *name, int64_t *out)
 {
@@ -627,11 +641,9 @@ int tgx_api_keeper_gw_ack(struct tgx_http_req *req, struct tgx_http_resp *resp, 
     if (!gw_task_id(req, resp, "id", &task_id) || !gw_body(req, resp, false, &body))
         return 0;
     if (gw_epoch(resp, body, &epoch)) {
-        char k[24], t[24], e[24];
-        snprintf(k, sizeof k, "%" PRId64, keeper_id);
-        snprintf(t, sizeof t, "%" PRId64, task_id);
-        snprintf(e, sizeof e, "%" PRId64, epoch);
-        const char *params[3] = {k, t, e};
+        struct gw_task_args a;
+        gw_task_args_format(&a, keeper_id, task_id, epoch);
+        const char *params[3] = {a.keeper, a.task, a.epoch};
         struct gw_row row = {0};
         struct tgx_store_err err;
         if (gw_run(gw, &Q_ACK, params, &row, &err) < 0) {
@@ -676,13 +688,12 @@ int tgx_api_keeper_gw_result(struct tgx_http_req *req, struct tgx_http_resp *res
         tgx_api_error(resp, 401, "INVALID_SIGNATURE", "signature",
                       "the result signature does not recover to keeper %s", address);
     } else {
-        char k[24], t[24], e[24], sigp[TGX_SECP_SIG_HEX_LEN + 1];
+        struct gw_task_args a;
+        char sigp[TGX_SECP_SIG_HEX_LEN + 1];
         char *rtext = json_dumps(result, JSON_COMPACT);
-        snprintf(k, sizeof k, "%" PRId64, keeper_id);
-        snprintf(t, sizeof t, "%" PRId64, task_id);
-        snprintf(e, sizeof e, "%" PRId64, epoch);
+        gw_task_args_format(&a, keeper_id, task_id, epoch);
         gw_sig_bytea(sig, sigp);
-        const char *params[5] = {t, k, e, rtext, sigp};
+        const char *params[5] = {a.task, a.keeper, a.epoch, rtext, sigp};
         struct gw_row row = {0};
         struct tgx_store_err err;
         if (rtext == NULL)
@@ -718,11 +729,9 @@ int tgx_api_keeper_gw_fail(struct tgx_http_req *req, struct tgx_http_resp *resp,
     } else if (permanent != NULL && !json_is_null(permanent) && !json_is_boolean(permanent)) {
         tgx_api_error(resp, 400, "INVALID_REQUEST", "permanent", "permanent must be true or false");
     } else {
-        char k[24], t[24], e[24];
-        snprintf(k, sizeof k, "%" PRId64, keeper_id);
-        snprintf(t, sizeof t, "%" PRId64, task_id);
-        snprintf(e, sizeof e, "%" PRId64, epoch);
-        const char *params[5] = {t, k, e, json_string_value(error),
+        struct gw_task_args a;
+        gw_task_args_format(&a, keeper_id, task_id, epoch);
+        const char *params[5] = {a.task, a.keeper, a.epoch, json_string_value(error),
                                  json_is_true(permanent) ? "true" : "false"};
         struct gw_row row = {0};
         struct tgx_store_err err;
@@ -779,9 +788,7 @@ int tgx_api_keeper_gw_attest(struct tgx_http_req *req, struct tgx_http_resp *res
     json_t *reason = json_object_get(body, "reason");
     const char *sig_hex = json_string_value(json_object_get(body, "signature"));
     uint8_t sig[TGX_SECP_SIG_LEN];
-    char t[24], k[24], e[24];
-    snprintf(t, sizeof t, "%" PRId64, task_id);
-    snprintf(k, sizeof k, "%" PRId64, keeper_id);
+    struct gw_task_args a;
     if (!gw_epoch(resp, body, &epoch)) {
         /* answered */
     } else if (!json_is_boolean(verdict)) {
@@ -794,7 +801,8 @@ int tgx_api_keeper_gw_attest(struct tgx_http_req *req, struct tgx_http_resp *res
                       "signature must be 0x followed by 130 hex digits");
     } else {
         /* the digest of the performer's stored result, which the verdict signs */
-        const char *p1[1] = {t};
+        gw_task_args_format(&a, keeper_id, task_id, epoch);
+        const char *p1[1] = {a.task};
         struct gw_row row = {0};
         struct tgx_store_err err;
         json_t *result = NULL;
@@ -811,10 +819,10 @@ int tgx_api_keeper_gw_attest(struct tgx_http_req *req, struct tgx_http_resp *res
                           "the attestation signature does not recover to keeper %s", address);
         } else {
             char sigp[TGX_SECP_SIG_HEX_LEN + 1];
-            snprintf(e, sizeof e, "%" PRId64, epoch);
             gw_sig_bytea(sig, sigp);
-            const char *params[6] = {
-                t, k, e, json_is_true(verdict) ? "true" : "false", sigp, json_string_value(reason)};
+            const char *params[6] = {a.task,  a.keeper,
+                                     a.epoch, json_is_true(verdict) ? "true" : "false",
+                                     sigp,    json_string_value(reason)};
             struct gw_row r2 = {0};
             if (gw_run(gw, &Q_ATTEST, params, &r2, &err) < 0)
                 gw_task_error(resp, &err);
