@@ -44,6 +44,30 @@ $$;
 COMMENT ON FUNCTION tgx._rest_fail(text, text, text) IS
     'Internal: raises 22023 with COLUMN = the request field at fault (the REST layer answers 400 naming it)';
 
+CREATE OR REPLACE FUNCTION tgx._rest_value(i_obj jsonb, i_field text, i_required boolean)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- Function: tgx._rest_value(i_obj, i_field, i_required)
+--   Field i_field of request object i_obj, the common first step of the typed readers below.
+-- Returns: the JSON value; NULL when absent or JSON null (and not required).
+-- Raises: 22023 (COLUMN i_field) when it is required and absent or null.
+DECLARE
+    v jsonb := i_obj -> i_field;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        IF i_required THEN
+            PERFORM tgx._rest_fail(i_field, format('%s is required', i_field));
+        END IF;
+        RETURN NULL;
+    END IF;
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION tgx._rest_value(jsonb, text, boolean) IS
+    'Internal: a field of a request object; NULL when absent or null, 22023 naming the field when it is required';
+
 CREATE OR REPLACE FUNCTION tgx._rest_text(i_obj jsonb, i_field text, i_required boolean DEFAULT false,
                                           i_max_length integer DEFAULT 10000)
 RETURNS text
@@ -56,13 +80,10 @@ AS $$
 -- Raises: 22023 (COLUMN i_field) when it is not a string, is longer than i_max_length
 --   characters, or is required and absent or empty.
 DECLARE
-    v jsonb := i_obj -> i_field;
+    v jsonb := tgx._rest_value(i_obj, i_field, i_required);
     v_text text;
 BEGIN
-    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
-        IF i_required THEN
-            PERFORM tgx._rest_fail(i_field, format('%s is required', i_field));
-        END IF;
+    IF v IS NULL THEN
         RETURN NULL;
     END IF;
     IF jsonb_typeof(v) <> 'string' THEN
@@ -96,13 +117,10 @@ AS $$
 -- Raises: 22023 (COLUMN i_field) for a non-number, a fraction where a whole number is needed,
 --   a value out of bounds, or a missing required value.
 DECLARE
-    v jsonb := i_obj -> i_field;
+    v jsonb := tgx._rest_value(i_obj, i_field, i_required);
     v_n numeric;
 BEGIN
-    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
-        IF i_required THEN
-            PERFORM tgx._rest_fail(i_field, format('%s is required', i_field));
-        END IF;
+    IF v IS NULL THEN
         RETURN NULL;
     END IF;
     IF jsonb_typeof(v) <> 'number' THEN
@@ -135,9 +153,9 @@ AS $$
 -- Returns: its value; false when absent or JSON null (Go's zero value, as the original).
 -- Raises: 22023 (COLUMN i_field) when it is not a boolean.
 DECLARE
-    v jsonb := i_obj -> i_field;
+    v jsonb := tgx._rest_value(i_obj, i_field, false);
 BEGIN
-    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+    IF v IS NULL THEN
         RETURN false;
     END IF;
     IF jsonb_typeof(v) <> 'boolean' THEN
@@ -160,13 +178,10 @@ AS $$
 -- Returns: the digits; NULL when absent or null (and not required).
 -- Raises: 22023 (COLUMN i_field) for anything else, or more than i_max_digits digits.
 DECLARE
-    v jsonb := i_obj -> i_field;
+    v jsonb := tgx._rest_value(i_obj, i_field, i_required);
     v_text text;
 BEGIN
-    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
-        IF i_required THEN
-            PERFORM tgx._rest_fail(i_field, format('%s is required', i_field));
-        END IF;
+    IF v IS NULL THEN
         RETURN NULL;
     END IF;
     IF jsonb_typeof(v) = 'string' THEN
