@@ -1,5 +1,8 @@
-/* config.h: the settings of `tgxd serve` as one declarative table: defaults, a config file, the
- * environment (TGX_<NAME>) and the command line (--name), with bounds checked in one place. */
+/* config.h: settings as one declarative table: defaults, a config file, the environment
+ * (<PREFIX><NAME>) and the command line (--name), with bounds checked in one place.  The machinery
+ * (struct tgx_config_table, tgx_config_table_*) serves any settings struct; `tgxd serve` uses it
+ * with struct tgx_config and the table tgx_config_tgxd (prefix TGX_), `tgx-keeper run` with its own
+ * (include/tgx/keeper.h, prefix TGX_KEEPER_). */
 #ifndef TGX_CONFIG_H
 #define TGX_CONFIG_H
 
@@ -58,23 +61,57 @@ enum tgx_config_type {
     TGX_CONFIG_INT = 1,    /* a whole number within [min, max]; sizes accept k/M/G suffixes */
     TGX_CONFIG_LIST =
         2, /* repeatable: one value per option / file line, comma-separated in the environment */
+    TGX_CONFIG_BOOL = 3, /* a bool: true/false, on/off, yes/no, 1/0; the option alone (--dry-run) is
+                            true, --dry-run=false is false */
 };
 
 /* One row of the table. */
 struct tgx_config_param {
     const char *name; /* "listen": file key; option --listen (underscores become dashes); env TGX_LISTEN */
     enum tgx_config_type type;
-    size_t offset;       /* of the field in struct tgx_config */
+    size_t offset;       /* of the field in the settings struct (char *, long, struct tgx_strv, bool) */
     long min, max;       /* bounds of an INT */
     const char *def;     /* default as text; NULL: none */
     const char *metavar; /* what the value looks like, for the documentation ("HOST:PORT") */
     const char *help;    /* documentation: sentences, lines separated by '\n' */
     /* optional check of one value: 0, or -TGX_ERR_INVAL with a message in ERR */
     int (*validate)(const char *value, char *err, size_t errlen);
-    bool reload; /* SIGHUP applies a new value; false: a restart is needed */
+    bool reload;        /* SIGHUP applies a new value; false: a restart is needed */
+    const char *option; /* the command-line name when it is not NAME with dashes ("key" for key_file);
+                           NULL: NAME with dashes */
 };
 
-/* The table and its length. */
+/* The most rows a table may have. */
+#define TGX_CONFIG_MAX_PARAMS 128
+
+/* A table of settings and the struct it fills (pgbouncer's bouncer_params[] with its load_config). */
+struct tgx_config_table {
+    const struct tgx_config_param *params; /* the rows */
+    size_t nparams;                        /* at most TGX_CONFIG_MAX_PARAMS */
+    size_t file_offset;                    /* of the settings struct's char * naming the file read (owned) */
+    const char *env_prefix;                /* "TGX_": setting listen is TGX_LISTEN */
+    const char *file_env;                  /* the variable naming the file when --config is absent */
+    const char *sample_intro;              /* the opening comment of the sample, '#' lines */
+};
+
+/* Fill SETTINGS (the table's struct) with the defaults (the table's def strings). */
+void tgx_config_table_init(const struct tgx_config_table *t, void *settings);
+/* Free everything SETTINGS owns; SETTINGS is zeroed (SIZE bytes). */
+void tgx_config_table_cleanup(const struct tgx_config_table *t, void *settings, size_t size);
+/* The row of NAME (file key or option name; '-' and '_' are equal), or NULL. */
+const struct tgx_config_param *tgx_config_table_find(const struct tgx_config_table *t, const char *name);
+/* Set one setting from text (a LIST appends).  -TGX_ERR_INVAL with one line appended to ERR. */
+int tgx_config_table_set(const struct tgx_config_table *t, void *settings, const struct tgx_config_param *p,
+                         const char *value, struct tgx_buf *err) TGX_MUSTCHECK;
+/* Read "name = value" lines of file PATH.  -TGX_ERR_IO / -TGX_ERR_INVAL with "PATH:LINE: ..." in ERR. */
+int tgx_config_table_load_file(const struct tgx_config_table *t, void *settings, const char *path,
+                               struct tgx_buf *err) TGX_MUSTCHECK;
+/* Apply every <PREFIX><NAME> environment variable that is set.  -TGX_ERR_INVAL with ERR. */
+int tgx_config_table_load_env(const struct tgx_config_table *t, void *settings,
+                              struct tgx_buf *err) TGX_MUSTCHECK;
+
+/* The table of `tgxd serve` (struct tgx_config, prefix TGX_), its rows and their number. */
+extern const struct tgx_config_table tgx_config_tgxd;
 extern const struct tgx_config_param tgx_config_params[];
 extern const size_t tgx_config_nparams;
 
@@ -97,6 +134,28 @@ struct tgx_config_cli {
     bool print_config; /* --print-config: write the annotated sample and exit */
     bool help;         /* --help */
 };
+
+/*
+ * The whole load of a command: SETTINGS (already holding the defaults) gets the config file
+ * (--config or the table's file_env), then the environment, then the options of ARGV (ARGV[0] is
+ * the command name; no operands allowed).  Returns 0, TGX_EXIT_USAGE after writing one line
+ * "WHO: ..." to io->err (bad option, bad value), or TGX_EXIT_FAILURE for an unreadable file.
+ */
+int tgx_config_table_parse_args(const struct tgx_config_table *t, void *settings, const char *who, int argc,
+                                char **argv, const struct tgx_cli_io *io,
+                                struct tgx_config_cli *cli /* OUT */) TGX_MUSTCHECK;
+/* SIGHUP: keep in NEXT the OLD value of every setting that is not reloadable, warning for each one
+ * that changed. */
+void tgx_config_table_keep_fixed(const struct tgx_config_table *t, void *next, const void *old);
+/* Write the annotated sample configuration of the table. */
+void tgx_config_table_write_sample(const struct tgx_config_table *t, FILE *out);
+/* Write the options of the table for --help. */
+void tgx_config_table_write_usage(const struct tgx_config_table *t, FILE *out);
+
+/* Checks of single values for the validate hook of a row: 0, or -TGX_ERR_INVAL with a message. */
+int tgx_config_check_http_url(const char *value, char *err, size_t errlen) TGX_MUSTCHECK;
+int tgx_config_check_rpc(const char *value, char *err, size_t errlen) TGX_MUSTCHECK;
+int tgx_config_check_log_level(const char *value, char *err, size_t errlen) TGX_MUSTCHECK;
 
 /*
  * The whole load of `tgxd serve`: defaults, then the config file (--config or TGX_CONFIG), then

@@ -1,5 +1,7 @@
-/* config.c: the settings of `tgxd serve` as one declarative table (pgbouncer's bouncer_params[],
- * redis's static_configs[]): defaults < config file < environment < command line. */
+/* config.c: settings as one declarative table (pgbouncer's bouncer_params[],
+ * redis's static_configs[]): defaults < config file < environment < command line.  The machinery
+ * works on any table (struct tgx_config_table); the table of `tgxd serve` is defined here, the
+ * keeper's in src/keeper/config.c. */
 #include "tgx/config.h"
 
 #include <ctype.h>
@@ -9,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tgx/log.h"
 
@@ -26,93 +29,93 @@ static int check_http_url(const char *v, char *err, size_t errlen);
 /* clang-format off */
 const struct tgx_config_param tgx_config_params[] = {
     {"listen", TGX_CONFIG_STRING, OFF(listen), 0, 0, "127.0.0.1:9002", "HOST:PORT",
-     "Address and TCP port of the HTTP server (HOST is numeric: 127.0.0.1, 0.0.0.0, ::).", check_listen, false},
+     "Address and TCP port of the HTTP server (HOST is numeric: 127.0.0.1, 0.0.0.0, ::).", check_listen, false, NULL},
     {"database_url", TGX_CONFIG_STRING, OFF(database_url), 0, 0, NULL, "URL",
      "The PostgreSQL database (postgresql://user:password@host:port/dbname or a key=value string),\n"
-     "migrated with `tgxd migrate`.  Required.", NULL, false},
+     "migrated with `tgxd migrate`.  Required.", NULL, false, NULL},
     {"roles", TGX_CONFIG_STRING, OFF(roles), 0, 0, "all", "LIST",
      "Roles this process runs, comma-separated: api (REST, WebSocket, /metrics), scheduler (time\n"
      "schedules into tasks), dispatcher (tasks to keepers), monitor (expired leases and\n"
      "attestations), health (keeper sweep, alert delivery), or all.  Any number of tgxd may run\n"
-     "any roles against one database: the work is claimed in SQL.", check_roles, false},
+     "any roles against one database: the work is claimed in SQL.", check_roles, false, NULL},
     {"threads", TGX_CONFIG_INT, OFF(threads), 1, 64, "2", "N",
-     "Threads of the HTTP server's epoll thread pool.", NULL, false},
+     "Threads of the HTTP server's epoll thread pool.", NULL, false, NULL},
     {"connection_limit", TGX_CONFIG_INT, OFF(connection_limit), 1, 1000000, "10000", "N",
-     "Simultaneous HTTP connections accepted.", NULL, false},
+     "Simultaneous HTTP connections accepted.", NULL, false, NULL},
     {"body_limit", TGX_CONFIG_INT, OFF(body_limit), 1024, 1073741824, "1M", "BYTES",
-     "Largest request body accepted (413 beyond); k, M and G suffixes are accepted.", NULL, false},
+     "Largest request body accepted (413 beyond); k, M and G suffixes are accepted.", NULL, false, NULL},
     {"json_depth", TGX_CONFIG_INT, OFF(json_depth), 2, 1000, "32", "N",
-     "Deepest nesting of a JSON request body accepted (400 beyond).", NULL, false},
+     "Deepest nesting of a JSON request body accepted (400 beyond).", NULL, false, NULL},
     {"instance_id", TGX_CONFIG_STRING, OFF(instance_id), 0, 0, NULL, "NAME",
      "This instance's name in the shared rate-limit counts (tgx.rate_limit_counters); default\n"
-     "<hostname>-<pid>.  Give each tgxd serving one database a different name.", NULL, false},
+     "<hostname>-<pid>.  Give each tgxd serving one database a different name.", NULL, false, NULL},
     {"auth_cache_ms", TGX_CONFIG_INT, OFF(auth_cache_ms), 0, 3600000, "5000", "MS",
-     "How long the answer about an API key (valid or not) is cached, in milliseconds.", NULL, false},
+     "How long the answer about an API key (valid or not) is cached, in milliseconds.", NULL, false, NULL},
     {"ratelimit_sync_ms", TGX_CONFIG_INT, OFF(ratelimit_sync_ms), 10, 60000, "250", "MS",
-     "How often per-key request counts are shared with the other instances, in milliseconds.", NULL, false},
+     "How often per-key request counts are shared with the other instances, in milliseconds.", NULL, false, NULL},
     {"ws_ping_ms", TGX_CONFIG_INT, OFF(ws_ping_ms), 1000, 3600000, "54000", "MS",
-     "WebSocket ping period, in milliseconds.", NULL, false},
+     "WebSocket ping period, in milliseconds.", NULL, false, NULL},
     {"ws_timeout_ms", TGX_CONFIG_INT, OFF(ws_timeout_ms), 1000, 3600000, "60000", "MS",
-     "A WebSocket client silent this long is dropped, in milliseconds.", NULL, false},
+     "A WebSocket client silent this long is dropped, in milliseconds.", NULL, false, NULL},
     {"ws_max_clients", TGX_CONFIG_INT, OFF(ws_max_clients), 1, 1000000, "10000", "N",
-     "Simultaneous WebSocket clients accepted.", NULL, false},
+     "Simultaneous WebSocket clients accepted.", NULL, false, NULL},
     {"db_pool", TGX_CONFIG_INT, OFF(db_pool), 1, 1000, "8", "N",
-     "Database connections of the api role (opened on demand).", NULL, false},
+     "Database connections of the api role (opened on demand).", NULL, false, NULL},
     {"db_wait_ms", TGX_CONFIG_INT, OFF(db_wait_ms), 0, 600000, "2000", "MS",
-     "Longest wait of a request for a free database connection before it is answered 503.", NULL, false},
+     "Longest wait of a request for a free database connection before it is answered 503.", NULL, false, NULL},
     {"statement_timeout_ms", TGX_CONFIG_INT, OFF(statement_timeout_ms), 0, 3600000, "30000", "MS",
-     "statement_timeout of the api role's connections (0: none); a request that hits it gets 503.", NULL, false},
+     "statement_timeout of the api role's connections (0: none); a request that hits it gets 503.", NULL, false, NULL},
     {"time_lookahead", TGX_CONFIG_INT, OFF(time_lookahead), 0, 86400, "40", "SECONDS",
-     "Default look-ahead of GET /api/jobs/time (time jobs due within it are listed).", NULL, false},
+     "Default look-ahead of GET /api/jobs/time (time jobs due within it are listed).", NULL, false, NULL},
     {"rpc", TGX_CONFIG_LIST, OFF(rpc), 0, 0, NULL, "CHAIN_ID=URL",
      "JSON-RPC endpoint of a chain, for GET /api/fees (eth_estimateGas, eth_gasPrice).\n"
-     "Repeatable; the environment takes a comma-separated list (TGX_RPC=\"1=https://a,10=https://b\").", check_rpc, false},
+     "Repeatable; the environment takes a comma-separated list (TGX_RPC=\"1=https://a,10=https://b\").", check_rpc, false, NULL},
     {"keeper_fee_wei", TGX_CONFIG_STRING, OFF(keeper_fee_wei), 0, 0, "2000000000000", "WEI",
-     "Keeper fee added to every estimate of GET /api/fees, in wei.", check_wei, false},
+     "Keeper fee added to every estimate of GET /api/fees, in wei.", check_wei, false, NULL},
     {"default_fee_wei", TGX_CONFIG_LIST, OFF(default_fee_wei), 0, 0, NULL, "[CHAIN_ID=]WEI",
      "Fee of GET /api/fees when a chain has no RPC or its node does not answer (the keeper fee is\n"
      "added): CHAIN_ID=WEI for one chain, a bare WEI for every other chain (default 1000000000000000,\n"
-     "0.001 ETH).  Repeatable.", check_default_fee, false},
+     "0.001 ETH).  Repeatable.", check_default_fee, false, NULL},
     {"fee_from_address", TGX_CONFIG_STRING, OFF(fee_from_address), 0, 0,
      "0x0000000000000000000000000000000000000001", "ADDRESS",
-     "The \"from\" address of eth_estimateGas (the original used its task execution address).", check_address, false},
+     "The \"from\" address of eth_estimateGas (the original used its task execution address).", check_address, false, NULL},
     {"rpc_timeout_ms", TGX_CONFIG_INT, OFF(rpc_timeout_ms), 100, 600000, "5000", "MS",
-     "Longest JSON-RPC call of the fee estimator, in milliseconds.", NULL, false},
+     "Longest JSON-RPC call of the fee estimator, in milliseconds.", NULL, false, NULL},
     {"log_level", TGX_CONFIG_STRING, OFF(log_level), 0, 0, "info", "LEVEL",
      "Log threshold: error, warning, info or debug (TGX_LOG_LEVEL is read first, by every command).",
-     check_log_level, true},
+     check_log_level, true, NULL},
     {"batch_size", TGX_CONFIG_INT, OFF(batch_size), 1, 10000, "100", "N",
-     "Engine roles: rows per call of their stored functions (called again until they return 0).", NULL, true},
+     "Engine roles: rows per call of their stored functions (called again until they return 0).", NULL, true, NULL},
     {"poll_ms", TGX_CONFIG_INT, OFF(poll_ms), 100, 600000, "5000", "MS",
      "Engine roles: longest sleep without a deadline or a notification (the fallback poll), in\n"
-     "milliseconds.  Roles wake on NOTIFY and at their next deadline anyway.", NULL, true},
+     "milliseconds.  Roles wake on NOTIFY and at their next deadline anyway.", NULL, true, NULL},
     {"sweep_ms", TGX_CONFIG_INT, OFF(sweep_ms), 100, 600000, "5000", "MS",
      "Health role: period of tgx.sweep_keepers() (silent keepers go offline, their work back), in\n"
-     "milliseconds.", NULL, true},
+     "milliseconds.", NULL, true, NULL},
     {"alert_webhook", TGX_CONFIG_STRING, OFF(alert_webhook), 0, 0, NULL, "URL",
      "Health role: POST every alert as JSON ({alert_id, kind, subject, payload, created_at, attempt})\n"
-     "to this http:// or https:// URL; a 2xx answer delivers it.", check_http_url, true},
+     "to this http:// or https:// URL; a 2xx answer delivers it.", check_http_url, true, NULL},
     {"alert_telegram_url", TGX_CONFIG_STRING, OFF(alert_telegram_url), 0, 0, NULL, "URL",
      "Health role: Telegram Bot API base URL (https://api.telegram.org/bot<TOKEN>); alerts are\n"
-     "POSTed to URL/sendMessage as {chat_id, text}.  Needs alert_telegram_chat.", check_http_url, true},
+     "POSTed to URL/sendMessage as {chat_id, text}.  Needs alert_telegram_chat.", check_http_url, true, NULL},
     {"alert_telegram_chat", TGX_CONFIG_STRING, OFF(alert_telegram_chat), 0, 0, NULL, "ID",
-     "Health role: the chat_id of the Telegram messages.", NULL, true},
+     "Health role: the chat_id of the Telegram messages.", NULL, true, NULL},
     {"alert_smtp_url", TGX_CONFIG_STRING, OFF(alert_smtp_url), 0, 0, NULL, "URL",
      "Health role: mail alerts through this server, smtp://HOST:PORT or smtps://HOST:PORT.  Needs\n"
-     "alert_smtp_from and alert_smtp_to.", NULL, true},
+     "alert_smtp_from and alert_smtp_to.", NULL, true, NULL},
     {"alert_smtp_from", TGX_CONFIG_STRING, OFF(alert_smtp_from), 0, 0, NULL, "ADDRESS",
-     "Health role: sender address of alert mails (MAIL FROM).", NULL, true},
+     "Health role: sender address of alert mails (MAIL FROM).", NULL, true, NULL},
     {"alert_smtp_to", TGX_CONFIG_LIST, OFF(alert_smtp_to), 0, 0, NULL, "ADDRESS",
-     "Health role: recipient of alert mails (RCPT TO).  Repeatable.", NULL, true},
+     "Health role: recipient of alert mails (RCPT TO).  Repeatable.", NULL, true, NULL},
     {"alert_timeout_ms", TGX_CONFIG_INT, OFF(alert_timeout_ms), 100, 600000, "10000", "MS",
-     "Health role: longest delivery of one alert on one channel, in milliseconds.", NULL, true},
+     "Health role: longest delivery of one alert on one channel, in milliseconds.", NULL, true, NULL},
     {"alert_max_attempts", TGX_CONFIG_INT, OFF(alert_max_attempts), 1, 1000, "10", "N",
      "Health role: an alert not accepted by every channel after this many attempts is given up\n"
-     "(tgx.alerts.given_up_at); every attempt is in tgx.alert_deliveries.", NULL, true},
+     "(tgx.alerts.given_up_at); every attempt is in tgx.alert_deliveries.", NULL, true, NULL},
     {"alert_backoff_ms", TGX_CONFIG_INT, OFF(alert_backoff_ms), 10, 86400000, "30000", "MS",
-     "Health role: delay before the second attempt of an alert, doubled for every further one.", NULL, true},
+     "Health role: delay before the second attempt of an alert, doubled for every further one.", NULL, true, NULL},
     {"alert_backoff_cap_ms", TGX_CONFIG_INT, OFF(alert_backoff_cap_ms), 10, 86400000, "3600000", "MS",
-     "Health role: longest delay between two attempts of an alert.", NULL, true},
+     "Health role: longest delay between two attempts of an alert.", NULL, true, NULL},
 };
 /* clang-format on */
 const size_t tgx_config_nparams = sizeof tgx_config_params / sizeof tgx_config_params[0];
@@ -232,23 +235,48 @@ static int check_log_level(const char *v, char *err, size_t errlen)
     return 0;
 }
 
+int tgx_config_check_http_url(const char *value, char *err, size_t errlen)
+{
+    return check_http_url(value, err, errlen);
+}
+
+int tgx_config_check_rpc(const char *value, char *err, size_t errlen)
+{
+    return check_rpc(value, err, errlen);
+}
+
+int tgx_config_check_log_level(const char *value, char *err, size_t errlen)
+{
+    return check_log_level(value, err, errlen);
+}
+
 /* ---------------------------------------------------------------------------------------------
- * The table at work
+ * The table at work (any table: T describes the settings struct S)
  * ------------------------------------------------------------------------------------------- */
 
-static char **str_field(struct tgx_config *c, const struct tgx_config_param *p)
+static char **str_field(void *s, const struct tgx_config_param *p)
 {
-    return (char **)((char *)c + p->offset);
+    return (char **)((char *)s + p->offset);
 }
 
-static long *int_field(struct tgx_config *c, const struct tgx_config_param *p)
+static long *int_field(void *s, const struct tgx_config_param *p)
 {
-    return (long *)((char *)c + p->offset);
+    return (long *)((char *)s + p->offset);
 }
 
-static struct tgx_strv *list_field(struct tgx_config *c, const struct tgx_config_param *p)
+static struct tgx_strv *list_field(void *s, const struct tgx_config_param *p)
 {
-    return (struct tgx_strv *)((char *)c + p->offset);
+    return (struct tgx_strv *)((char *)s + p->offset);
+}
+
+static bool *bool_field(void *s, const struct tgx_config_param *p)
+{
+    return (bool *)((char *)s + p->offset);
+}
+
+static char **file_field(const struct tgx_config_table *t, void *s)
+{
+    return (char **)((char *)s + t->file_offset);
 }
 
 /* The value of an INT setting: digits with an optional k/M/G (x1024) suffix. */
@@ -274,21 +302,55 @@ static int parse_int(const char *v, long *out)
     return 0;
 }
 
-const struct tgx_config_param *tgx_config_find(const char *name)
+/* The value of a BOOL setting: true/false, on/off, yes/no, 1/0 (any case). */
+static int parse_bool(const char *v, bool *out)
 {
-    for (size_t i = 0; i < tgx_config_nparams; i++) {
-        const char *a = tgx_config_params[i].name, *b = name;
-        while (*a != '\0' && (*a == *b || (*a == '_' && *b == '-')))
-            a++, b++;
-        if (*a == '\0' && *b == '\0')
-            return &tgx_config_params[i];
+    static const char *const yes[] = {"true", "on", "yes", "1"}, *const no[] = {"false", "off", "no", "0"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -TGX_ERR_INVAL;
+}
+
+/* Is NAME (a file key or an option, '-' and '_' equal) the text KEY? */
+static bool name_is(const char *key, const char *name)
+{
+    const char *a = key, *b = name;
+    while (*a != '\0' && (*a == *b || (*a == '_' && *b == '-')))
+        a++, b++;
+    return *a == '\0' && *b == '\0';
+}
+
+/* The option of P without its dashes ("db-pool") into OUT. */
+static void option_name(const struct tgx_config_param *p, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", p->option != NULL ? p->option : p->name);
+    for (char *q = out; *q != '\0'; q++)
+        if (*q == '_')
+            *q = '-';
+}
+
+const struct tgx_config_param *tgx_config_table_find(const struct tgx_config_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->nparams; i++) {
+        const struct tgx_config_param *p = &t->params[i];
+        if (name_is(p->name, name) || (p->option != NULL && name_is(p->option, name)))
+            return p;
     }
     return NULL;
 }
 
-int tgx_config_set(struct tgx_config *c, const struct tgx_config_param *p, const char *value,
-                   struct tgx_buf *err)
+int tgx_config_table_set(const struct tgx_config_table *t, void *s, const struct tgx_config_param *p,
+                         const char *value, struct tgx_buf *err)
 {
+    (void)t;
     char msg[200] = "";
     if (p->validate != NULL && value[0] != '\0' && p->validate(value, msg, sizeof msg) < 0) {
         tgx_buf_printf(err, "invalid value \"%s\" for %s: %s", value, p->name, msg);
@@ -296,7 +358,7 @@ int tgx_config_set(struct tgx_config *c, const struct tgx_config_param *p, const
     }
     switch (p->type) {
     case TGX_CONFIG_STRING: {
-        char **f = str_field(c, p);
+        char **f = str_field(s, p);
         char *copy = value[0] != '\0' ? strdup(value) : NULL;
         if (value[0] != '\0' && copy == NULL) {
             tgx_buf_puts(err, "out of memory");
@@ -313,56 +375,61 @@ int tgx_config_set(struct tgx_config *c, const struct tgx_config_param *p, const
                            p->name, p->min, p->max);
             return -TGX_ERR_INVAL;
         }
-        *int_field(c, p) = v;
+        *int_field(s, p) = v;
         return 0;
     }
     case TGX_CONFIG_LIST:
         if (value[0] == '\0')
             return 0;
-        if (tgx_strv_push(list_field(c, p), value) < 0) {
+        if (tgx_strv_push(list_field(s, p), value) < 0) {
             tgx_buf_puts(err, "out of memory");
             return -TGX_ERR_NOMEM;
+        }
+        return 0;
+    case TGX_CONFIG_BOOL:
+        if (parse_bool(value, bool_field(s, p)) < 0) {
+            tgx_buf_printf(err, "invalid value \"%s\" for %s: expected true or false", value, p->name);
+            return -TGX_ERR_INVAL;
         }
         return 0;
     }
     return -TGX_ERR_INVAL;
 }
 
-void tgx_config_init(struct tgx_config *c)
+void tgx_config_table_init(const struct tgx_config_table *t, void *s)
 {
-    memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < tgx_config_nparams; i++) {
-        const struct tgx_config_param *p = &tgx_config_params[i];
+    for (size_t i = 0; i < t->nparams; i++) {
+        const struct tgx_config_param *p = &t->params[i];
         if (p->type == TGX_CONFIG_LIST)
-            tgx_strv_init(list_field(c, p));
+            tgx_strv_init(list_field(s, p));
         if (p->def == NULL)
             continue;
         struct tgx_buf err;
         tgx_buf_init(&err);
-        if (tgx_config_set(c, p, p->def, &err) < 0)
+        if (tgx_config_table_set(t, s, p, p->def, &err) < 0)
             tgx_log_error("config", "bad default of %s: %s", p->name, tgx_buf_str(&err));
         tgx_buf_cleanup(&err);
     }
 }
 
-void tgx_config_cleanup(struct tgx_config *c)
+void tgx_config_table_cleanup(const struct tgx_config_table *t, void *s, size_t size)
 {
-    for (size_t i = 0; i < tgx_config_nparams; i++) {
-        const struct tgx_config_param *p = &tgx_config_params[i];
+    for (size_t i = 0; i < t->nparams; i++) {
+        const struct tgx_config_param *p = &t->params[i];
         if (p->type == TGX_CONFIG_STRING)
-            free(*str_field(c, p));
+            free(*str_field(s, p));
         else if (p->type == TGX_CONFIG_LIST)
-            tgx_strv_cleanup(list_field(c, p));
+            tgx_strv_cleanup(list_field(s, p));
     }
-    free(c->config_file);
-    memset(c, 0, sizeof *c);
+    free(*file_field(t, s));
+    memset(s, 0, size);
 }
 
 /* Empty a LIST setting before a later source gives it anew. */
-static void list_reset(struct tgx_config *c, const struct tgx_config_param *p)
+static void list_reset(void *s, const struct tgx_config_param *p)
 {
-    tgx_strv_cleanup(list_field(c, p));
-    tgx_strv_init(list_field(c, p));
+    tgx_strv_cleanup(list_field(s, p));
+    tgx_strv_init(list_field(s, p));
 }
 
 static char *trim(char *s)
@@ -375,7 +442,8 @@ static char *trim(char *s)
     return s;
 }
 
-int tgx_config_load_file(struct tgx_config *c, const char *path, struct tgx_buf *err)
+int tgx_config_table_load_file(const struct tgx_config_table *t, void *s, const char *path,
+                               struct tgx_buf *err)
 {
     struct tgx_buf text;
     tgx_buf_init(&text);
@@ -384,7 +452,7 @@ int tgx_config_load_file(struct tgx_config *c, const char *path, struct tgx_buf 
         tgx_buf_cleanup(&text);
         return -TGX_ERR_IO;
     }
-    bool seen[sizeof tgx_config_params / sizeof tgx_config_params[0]] = {false};
+    bool seen[TGX_CONFIG_MAX_PARAMS] = {false};
     int rc = 0, lineno = 0;
     char *save = NULL;
     for (char *line = strtok_r(text.data, "\n", &save); line != NULL && rc == 0;
@@ -409,19 +477,19 @@ int tgx_config_load_file(struct tgx_config *c, const char *path, struct tgx_buf 
             value[vn - 1] = '\0';
             value++;
         }
-        const struct tgx_config_param *p = tgx_config_find(name);
+        const struct tgx_config_param *p = tgx_config_table_find(t, name);
         if (p == NULL) {
             tgx_buf_printf(err, "%s:%d: unknown setting \"%s\"", path, lineno, name);
             rc = -TGX_ERR_INVAL;
             break;
         }
-        size_t idx = (size_t)(p - tgx_config_params);
+        size_t idx = (size_t)(p - t->params);
         if (p->type == TGX_CONFIG_LIST && !seen[idx])
-            list_reset(c, p);
+            list_reset(s, p);
         seen[idx] = true;
         struct tgx_buf e;
         tgx_buf_init(&e);
-        rc = tgx_config_set(c, p, value, &e);
+        rc = tgx_config_table_set(t, s, p, value, &e);
         if (rc < 0)
             tgx_buf_printf(err, "%s:%d: %s", path, lineno, tgx_buf_str(&e));
         tgx_buf_cleanup(&e);
@@ -430,21 +498,21 @@ int tgx_config_load_file(struct tgx_config *c, const char *path, struct tgx_buf 
     return rc;
 }
 
-/* "TGX_" + NAME in upper case into OUT. */
-static void env_name(const char *name, char *out, size_t outlen)
+/* PREFIX + NAME in upper case into OUT ("TGX_DB_POOL"). */
+static void env_name(const struct tgx_config_table *t, const char *name, char *out, size_t outlen)
 {
-    size_t o = (size_t)snprintf(out, outlen, "TGX_");
+    size_t o = (size_t)snprintf(out, outlen, "%s", t->env_prefix);
     for (const char *p = name; *p != '\0' && o + 1 < outlen; p++)
         out[o++] = (char)toupper((unsigned char)*p);
-    out[o] = '\0';
+    out[o < outlen ? o : outlen - 1] = '\0';
 }
 
-int tgx_config_load_env(struct tgx_config *c, struct tgx_buf *err)
+int tgx_config_table_load_env(const struct tgx_config_table *t, void *s, struct tgx_buf *err)
 {
-    for (size_t i = 0; i < tgx_config_nparams; i++) {
-        const struct tgx_config_param *p = &tgx_config_params[i];
-        char name[64];
-        env_name(p->name, name, sizeof name);
+    for (size_t i = 0; i < t->nparams; i++) {
+        const struct tgx_config_param *p = &t->params[i];
+        char name[80];
+        env_name(t, p->name, name, sizeof name);
         const char *v = getenv(name);
         if (v == NULL)
             continue;
@@ -452,17 +520,17 @@ int tgx_config_load_env(struct tgx_config *c, struct tgx_buf *err)
         tgx_buf_init(&e);
         int rc = 0;
         if (p->type == TGX_CONFIG_LIST) {
-            list_reset(c, p);
+            list_reset(s, p);
             char *copy = strdup(v);
             char *save = NULL;
             for (char *item = copy != NULL ? strtok_r(copy, ",", &save) : NULL; item != NULL && rc == 0;
                  item = strtok_r(NULL, ",", &save))
-                rc = tgx_config_set(c, p, trim(item), &e);
+                rc = tgx_config_table_set(t, s, p, trim(item), &e);
             if (copy == NULL)
                 rc = -TGX_ERR_NOMEM;
             free(copy);
         } else {
-            rc = tgx_config_set(c, p, v, &e);
+            rc = tgx_config_table_set(t, s, p, v, &e);
         }
         if (rc < 0) {
             tgx_buf_printf(err, "%s: %s", name, tgx_buf_str(&e));
@@ -476,19 +544,17 @@ int tgx_config_load_env(struct tgx_config *c, struct tgx_buf *err)
 
 enum { OPT_PRINT_CONFIG = 1000, OPT_CONFIG, OPT_HELP, OPT_PARAM0 = 2000 };
 
-/* The long options: the table's names with dashes, plus --config, --print-config and --help. */
-static struct option *build_options(char names[][48])
+/* The long options: the table's option names, plus --config, --print-config and --help. */
+static struct option *build_options(const struct tgx_config_table *t, char names[][48])
 {
-    struct option *o = calloc(tgx_config_nparams + 4, sizeof *o);
+    struct option *o = calloc(t->nparams + 4, sizeof *o);
     if (o == NULL)
         return NULL;
     size_t n = 0;
-    for (size_t i = 0; i < tgx_config_nparams; i++) {
-        snprintf(names[i], 48, "%s", tgx_config_params[i].name);
-        for (char *p = names[i]; *p != '\0'; p++)
-            if (*p == '_')
-                *p = '-';
-        o[n++] = (struct option){names[i], required_argument, NULL, OPT_PARAM0 + (int)i};
+    for (size_t i = 0; i < t->nparams; i++) {
+        option_name(&t->params[i], names[i], 48);
+        int has_arg = t->params[i].type == TGX_CONFIG_BOOL ? optional_argument : required_argument;
+        o[n++] = (struct option){names[i], has_arg, NULL, OPT_PARAM0 + (int)i};
     }
     o[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
     o[n++] = (struct option){"print-config", no_argument, NULL, OPT_PRINT_CONFIG};
@@ -496,17 +562,21 @@ static struct option *build_options(char names[][48])
     return o;
 }
 
-int tgx_config_parse_args(struct tgx_config *c, const char *who, int argc, char **argv,
-                          const struct tgx_cli_io *io, struct tgx_config_cli *cli)
+int tgx_config_table_parse_args(const struct tgx_config_table *t, void *s, const char *who, int argc,
+                                char **argv, const struct tgx_cli_io *io, struct tgx_config_cli *cli)
 {
     memset(cli, 0, sizeof *cli);
-    char names[sizeof tgx_config_params / sizeof tgx_config_params[0]][48];
-    struct option *opts = build_options(names);
+    if (t->nparams > TGX_CONFIG_MAX_PARAMS) {
+        fprintf(io->err, "%s: too many settings in the table\n", who);
+        return TGX_EXIT_FAILURE;
+    }
+    char names[TGX_CONFIG_MAX_PARAMS][48];
+    struct option *opts = build_options(t, names);
     /* the options in order, applied after the file and the environment */
     int *which = calloc((size_t)argc + 1, sizeof *which);
     const char **values = calloc((size_t)argc + 1, sizeof *values);
     int nset = 0, rc = 0;
-    const char *file = getenv("TGX_CONFIG");
+    const char *file = t->file_env != NULL ? getenv(t->file_env) : NULL;
     if (opts == NULL || which == NULL || values == NULL) {
         fprintf(io->err, "%s: out of memory\n", who);
         rc = TGX_EXIT_FAILURE;
@@ -526,7 +596,7 @@ int tgx_config_parse_args(struct tgx_config *c, const char *who, int argc, char 
             file = parser.optarg;
         } else {
             which[nset] = opt - OPT_PARAM0;
-            values[nset++] = parser.optarg;
+            values[nset++] = parser.optarg != NULL ? parser.optarg : "true"; /* a BOOL alone */
         }
     }
     if (parser.optind < argc) {
@@ -539,9 +609,10 @@ int tgx_config_parse_args(struct tgx_config *c, const char *who, int argc, char 
     struct tgx_buf err;
     tgx_buf_init(&err);
     if (file != NULL && file[0] != '\0') {
-        free(c->config_file);
-        c->config_file = strdup(file);
-        int frc = tgx_config_load_file(c, file, &err);
+        char **f = file_field(t, s);
+        free(*f);
+        *f = strdup(file);
+        int frc = tgx_config_table_load_file(t, s, file, &err);
         if (frc < 0) {
             fprintf(io->err, "%s: %s\n", who, tgx_buf_str(&err));
             rc = frc == -TGX_ERR_IO ? TGX_EXIT_FAILURE : TGX_EXIT_USAGE;
@@ -549,20 +620,20 @@ int tgx_config_parse_args(struct tgx_config *c, const char *who, int argc, char 
             goto out;
         }
     }
-    if (tgx_config_load_env(c, &err) < 0) {
+    if (tgx_config_table_load_env(t, s, &err) < 0) {
         fprintf(io->err, "%s: %s\n", who, tgx_buf_str(&err));
         rc = TGX_EXIT_USAGE;
         tgx_buf_cleanup(&err);
         goto out;
     }
-    bool reset[sizeof tgx_config_params / sizeof tgx_config_params[0]] = {false};
+    bool reset[TGX_CONFIG_MAX_PARAMS] = {false};
     for (int i = 0; i < nset; i++) {
-        const struct tgx_config_param *p = &tgx_config_params[which[i]];
+        const struct tgx_config_param *p = &t->params[which[i]];
         if (p->type == TGX_CONFIG_LIST && !reset[which[i]]) {
-            list_reset(c, p);
+            list_reset(s, p);
             reset[which[i]] = true;
         }
-        if (tgx_config_set(c, p, values[i], &err) < 0) {
+        if (tgx_config_table_set(t, s, p, values[i], &err) < 0) {
             fprintf(io->err, "%s: %s\n", who, tgx_buf_str(&err));
             rc = TGX_EXIT_USAGE;
             break;
@@ -576,28 +647,20 @@ out:
     return rc;
 }
 
-void tgx_config_write_sample(FILE *out)
+void tgx_config_table_write_sample(const struct tgx_config_table *t, FILE *out)
 {
-    fputs("# tgxd.conf: the settings of `tgxd serve`, with their defaults.\n"
-          "#\n"
-          "# Generated from the configuration table (src/util/config.c) by `tgxd serve --print-config`,\n"
-          "# so it cannot drift from the code.  Every setting can be given here (read with\n"
-          "# `tgxd serve --config FILE`, or TGX_CONFIG=FILE), in the environment as TGX_<NAME>, or on the\n"
-          "# command line as --name (underscores become dashes).  The command line wins over the\n"
-          "# environment, which wins over this file.  Lines are \"name = value\"; # starts a comment.\n"
-          "# Repeatable settings take one line per value here, a comma-separated list in the\n"
-          "# environment, and a repeated option on the command line.\n",
-          out);
-    for (size_t i = 0; i < tgx_config_nparams; i++) {
-        const struct tgx_config_param *p = &tgx_config_params[i];
-        char opt[48], env[64];
-        snprintf(opt, sizeof opt, "%s", p->name);
-        for (char *q = opt; *q != '\0'; q++)
-            if (*q == '_')
-                *q = '-';
-        env_name(p->name, env, sizeof env);
-        fprintf(out, "\n# --%s %s  (%s)%s%s\n", opt, p->metavar, env,
-                p->type == TGX_CONFIG_LIST ? ", repeatable" : "", p->reload ? ", reloaded on SIGHUP" : "");
+    fputs(t->sample_intro, out);
+    for (size_t i = 0; i < t->nparams; i++) {
+        const struct tgx_config_param *p = &t->params[i];
+        char opt[48], env[80];
+        option_name(p, opt, sizeof opt);
+        env_name(t, p->name, env, sizeof env);
+        if (p->type == TGX_CONFIG_BOOL)
+            fprintf(out, "\n# --%s  (%s)%s\n", opt, env, p->reload ? ", reloaded on SIGHUP" : "");
+        else
+            fprintf(out, "\n# --%s %s  (%s)%s%s\n", opt, p->metavar, env,
+                    p->type == TGX_CONFIG_LIST ? ", repeatable" : "",
+                    p->reload ? ", reloaded on SIGHUP" : "");
         for (const char *h = p->help; *h != '\0';) {
             const char *nl = strchr(h, '\n');
             size_t n = nl != NULL ? (size_t)(nl - h) : strlen(h);
@@ -612,10 +675,9 @@ void tgx_config_write_sample(FILE *out)
 }
 
 /* Do A and B hold the same value of setting P? */
-static bool same_value(const struct tgx_config *a, const struct tgx_config *b,
-                       const struct tgx_config_param *p)
+static bool same_value(const void *a, const void *b, const struct tgx_config_param *p)
 {
-    struct tgx_config *ma = (struct tgx_config *)a, *mb = (struct tgx_config *)b;
+    void *ma = (void *)a, *mb = (void *)b;
     switch (p->type) {
     case TGX_CONFIG_STRING: {
         const char *x = *str_field(ma, p), *y = *str_field(mb, p);
@@ -632,15 +694,17 @@ static bool same_value(const struct tgx_config *a, const struct tgx_config *b,
                 return false;
         return true;
     }
+    case TGX_CONFIG_BOOL:
+        return *bool_field(ma, p) == *bool_field(mb, p);
     }
     return false;
 }
 
-void tgx_config_keep_fixed(struct tgx_config *next, const struct tgx_config *old)
+void tgx_config_table_keep_fixed(const struct tgx_config_table *t, void *next, const void *old)
 {
-    struct tgx_config *mold = (struct tgx_config *)old;
-    for (size_t i = 0; i < tgx_config_nparams; i++) {
-        const struct tgx_config_param *p = &tgx_config_params[i];
+    void *mold = (void *)old;
+    for (size_t i = 0; i < t->nparams; i++) {
+        const struct tgx_config_param *p = &t->params[i];
         if (p->reload || same_value(next, old, p))
             continue;
         tgx_log_warning("config", "%s cannot change without a restart: the running value is kept", p->name);
@@ -667,30 +731,114 @@ void tgx_config_keep_fixed(struct tgx_config *next, const struct tgx_config *old
                     break;
             break;
         }
+        case TGX_CONFIG_BOOL:
+            *bool_field(next, p) = *bool_field(mold, p);
+            break;
         }
     }
 }
 
-void tgx_config_write_usage(FILE *out)
+void tgx_config_table_write_usage(const struct tgx_config_table *t, FILE *out)
 {
-    fputs("Options (also TGX_<NAME> in the environment, or NAME = VALUE in --config FILE):\n", out);
-    for (size_t i = 0; i < tgx_config_nparams; i++) {
-        const struct tgx_config_param *p = &tgx_config_params[i];
-        char opt[96];
-        snprintf(opt, sizeof opt, "--%s %s", p->name, p->metavar);
-        for (char *q = opt + 2; *q != ' ' && *q != '\0'; q++)
-            if (*q == '_')
-                *q = '-';
+    fprintf(out, "Options (also %s<NAME> in the environment, or NAME = VALUE in --config FILE):\n",
+            t->env_prefix);
+    for (size_t i = 0; i < t->nparams; i++) {
+        const struct tgx_config_param *p = &t->params[i];
+        char name[48], opt[96];
+        option_name(p, name, sizeof name);
+        if (p->type == TGX_CONFIG_BOOL)
+            snprintf(opt, sizeof opt, "--%s", name);
+        else
+            snprintf(opt, sizeof opt, "--%s %s", name, p->metavar);
         const char *nl = strchr(p->help, '\n');
         int n = nl != NULL ? (int)(nl - p->help) : (int)strlen(p->help);
-        fprintf(out, "  %-34s %.*s%s\n", opt, n, p->help, p->def != NULL ? "" : "");
+        fprintf(out, "  %-34s %.*s\n", opt, n, p->help);
         if (p->def != NULL)
             fprintf(out, "  %-34s (default %s)\n", "", p->def);
     }
-    fputs("  --config FILE                      read settings from FILE (TGX_CONFIG)\n"
-          "  --print-config                     print the annotated sample configuration and exit\n"
-          "  -h, --help                         print this help and exit\n",
-          out);
+    char file_opt[96];
+    snprintf(file_opt, sizeof file_opt, "read settings from FILE (%s)",
+             t->file_env != NULL ? t->file_env : "");
+    fprintf(out,
+            "  --config FILE                      %s\n"
+            "  --print-config                     print the annotated sample configuration and exit\n"
+            "  -h, --help                         print this help and exit\n",
+            file_opt);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * `tgxd serve`: the table above over struct tgx_config
+ * ------------------------------------------------------------------------------------------- */
+
+const struct tgx_config_table tgx_config_tgxd = {
+    .params = tgx_config_params,
+    .nparams = sizeof tgx_config_params / sizeof tgx_config_params[0],
+    .file_offset = offsetof(struct tgx_config, config_file),
+    .env_prefix = "TGX_",
+    .file_env = "TGX_CONFIG",
+    .sample_intro =
+        "# tgxd.conf: the settings of `tgxd serve`, with their defaults.\n"
+        "#\n"
+        "# Generated from the configuration table (src/util/config.c) by `tgxd serve --print-config`,\n"
+        "# so it cannot drift from the code.  Every setting can be given here (read with\n"
+        "# `tgxd serve --config FILE`, or TGX_CONFIG=FILE), in the environment as TGX_<NAME>, or on the\n"
+        "# command line as --name (underscores become dashes).  The command line wins over the\n"
+        "# environment, which wins over this file.  Lines are \"name = value\"; # starts a comment.\n"
+        "# Repeatable settings take one line per value here, a comma-separated list in the\n"
+        "# environment, and a repeated option on the command line.\n",
+};
+
+void tgx_config_init(struct tgx_config *c)
+{
+    memset(c, 0, sizeof *c);
+    tgx_config_table_init(&tgx_config_tgxd, c);
+}
+
+void tgx_config_cleanup(struct tgx_config *c)
+{
+    tgx_config_table_cleanup(&tgx_config_tgxd, c, sizeof *c);
+}
+
+const struct tgx_config_param *tgx_config_find(const char *name)
+{
+    return tgx_config_table_find(&tgx_config_tgxd, name);
+}
+
+int tgx_config_set(struct tgx_config *c, const struct tgx_config_param *p, const char *value,
+                   struct tgx_buf *err)
+{
+    return tgx_config_table_set(&tgx_config_tgxd, c, p, value, err);
+}
+
+int tgx_config_load_file(struct tgx_config *c, const char *path, struct tgx_buf *err)
+{
+    return tgx_config_table_load_file(&tgx_config_tgxd, c, path, err);
+}
+
+int tgx_config_load_env(struct tgx_config *c, struct tgx_buf *err)
+{
+    return tgx_config_table_load_env(&tgx_config_tgxd, c, err);
+}
+
+int tgx_config_parse_args(struct tgx_config *c, const char *who, int argc, char **argv,
+                          const struct tgx_cli_io *io, struct tgx_config_cli *cli)
+{
+    return tgx_config_table_parse_args(&tgx_config_tgxd, c, who, argc, argv, io, cli);
+}
+
+void tgx_config_keep_fixed(struct tgx_config *next, const struct tgx_config *old)
+{
+    tgx_config_table_keep_fixed(&tgx_config_tgxd, next, old);
+}
+
+void tgx_config_write_sample(FILE *out)
+{
+    tgx_config_table_write_sample(&tgx_config_tgxd, out);
+}
+
+void tgx_config_write_usage(FILE *out)
+{
+    tgx_config_table_write_usage(&tgx_config_tgxd, out);
 }
 
 int tgx_config_listen(const struct tgx_config *c, char *host, size_t hostlen, unsigned *port)
