@@ -30,12 +30,13 @@ struct tgx_keeper_chain;
 /* Options of a chain. */
 struct tgx_keeper_chain_opts {
     uint64_t chain_id;           /* the id the node must answer to eth_chainId (checked on first use) */
-    const char *rpc_url;         /* http(s) JSON-RPC endpoint (copied) */
+    const char *rpc_url;         /* http(s) JSON-RPC endpoint (copied); may be NULL in a dry run */
     long rpc_timeout_ms;         /* one JSON-RPC call; 0: the jsonrpc default */
-    long receipt_timeout_ms;     /* longest wait for a receipt before the attempt is transient */
-    long receipt_poll_ms;        /* receipt polling period */
+    long receipt_timeout_ms;     /* longest wait for a receipt before the attempt is transient; 0: 120 s */
+    long receipt_poll_ms;        /* receipt polling period; 0: 1 s */
     uint64_t gas_limit_cap;      /* an estimate above this is a permanent failure; 0: no cap */
-    unsigned gas_margin_percent; /* added to eth_estimateGas (e.g. 20) */
+    unsigned gas_margin_percent; /* added to eth_estimateGas (e.g. 20; at most 1000); the limit sent is
+                                    capped at gas_limit_cap */
     bool dry_run;                /* no JSON-RPC traffic at all: encode the call and sign a transaction
                                     with a local nonce counter and gas_limit_cap (or 1,000,000), and
                                     report it unsent (the benchmark mode that skips the chain) */
@@ -43,7 +44,8 @@ struct tgx_keeper_chain_opts {
 
 /* A chain for the key SECRET (copied and wiped on free).  *OUT new (tgx_keeper_chain_free).
  * No network traffic here.  -TGX_ERR_INVAL (bad options, with ERR), -TGX_ERR_NOMEM. */
-int tgx_keeper_chain_create(const struct tgx_keeper_chain_opts *opts, const uint8_t secret[TGX_SECP_SECRET_LEN],
+int tgx_keeper_chain_create(const struct tgx_keeper_chain_opts *opts,
+                            const uint8_t secret[TGX_SECP_SECRET_LEN],
                             struct tgx_keeper_chain **out /* OUT: new */, char *err /* OUT */,
                             size_t errlen) TGX_MUSTCHECK;
 /* Free (NULL is fine); no call may be running. */
@@ -67,11 +69,12 @@ struct tgx_keeper_outcome {
      *   execution_tx_hash, execution_timestamp (the block's unix seconds), gas_used (decimal string),
      *   task_opx_cost (ETH as a decimal string, gas_used x effective gas price), converted_arguments
      *   (the job's arguments as encoded), block_number, effective_gas_price (wei, decimal string),
-     *   from, to, chain_id, status "success"; in a dry run: dry_run true, calldata, from, to, chain_id
-     *   and no tx hash. */
+     *   from, to, chain_id (decimal string), status "success", nonce, tx_type (0 or 2); in a dry run:
+     *   dry_run true, calldata, from, to, chain_id, converted_arguments, nonce, gas_limit,
+     *   execution_timestamp (now) and no tx hash. */
     json_t *result;
     /* TRANSIENT/PERMANENT: for a person, stored on the task: "execution reverted: Counter: too big",
-     * "rpc: connection refused", "arg_type 2 (dynamic arguments) is not supported".  Same for DONE: "". */
+     * "rpc: connection refused", "arg_type 2 (dynamic arguments) is not supported".  For DONE: "". */
     char error[512];
 };
 
@@ -81,18 +84,24 @@ void tgx_keeper_outcome_cleanup(struct tgx_keeper_outcome *out);
 /*
  * The calldata of TASK's job: target_function (a name looked up in "abi", or a full signature when
  * there is no ABI) called with "arguments" (strings, read per input type), appended to OUT.
- * -TGX_ERR_INVAL with a message in ERR when the job cannot be encoded; -TGX_ERR_NOMEM.
+ * "abi" may be a JSON array, an object with an "abi" array, or a string holding either (null, "" or no
+ * entries: none).  -TGX_ERR_INVAL with a message in ERR when the job cannot be encoded (OUT unchanged);
+ * -TGX_ERR_NOMEM.
  */
-int tgx_keeper_calldata(const json_t *task, struct tgx_buf *out, char *err /* OUT */, size_t errlen) TGX_MUSTCHECK;
+int tgx_keeper_calldata(const json_t *task, struct tgx_buf *out, char *err /* OUT */,
+                        size_t errlen) TGX_MUSTCHECK;
 
 /*
  * Execute TASK on C (whose chain id must be the task's target_chain_id): encode the call, estimate
  * gas (a revert here is PERMANENT with the decoded reason), take a nonce, sign an EIP-1559
  * transaction (legacy EIP-155 when the latest block has no baseFeePerGas), send, wait for the
- * receipt (status 0 is PERMANENT with the reason replayed by eth_call at that block).  Never
- * returns without filling OUT; returns 0, or -TGX_ERR_NOMEM.
+ * receipt (status 0 is PERMANENT with the reason replayed by eth_call at that block).  A task for
+ * another chain is TRANSIENT; arg_type 2 and task_definition_id 7 (custom scripts) are PERMANENT.
+ * Blocks up to receipt_timeout_ms.  Never returns without filling OUT; returns 0, or -TGX_ERR_NOMEM
+ * (OUT then TRANSIENT "out of memory").
  */
-int tgx_keeper_execute(struct tgx_keeper_chain *c, const json_t *task, struct tgx_keeper_outcome *out /* OUT */) TGX_MUSTCHECK;
+int tgx_keeper_execute(struct tgx_keeper_chain *c, const json_t *task,
+                       struct tgx_keeper_outcome *out /* OUT */) TGX_MUSTCHECK;
 
 /*
  * Check a peer's result REQ (an item of GET /api/keeper/attestations) on C: the transaction
@@ -100,9 +109,11 @@ int tgx_keeper_execute(struct tgx_keeper_chain *c, const json_t *task, struct tg
  * its input is exactly tgx_keeper_calldata(REQ), its sender is performer_address, and its block's
  * timestamp is not before scheduled_for (seconds).  A dry-run result (dry_run true) is checked for
  * calldata, from and to only, without the chain, by a dry-run C; a C that is not dry-run disagrees
- * with it (nothing happened on chain).  *AGREE and REASON ("" when agreeing, else the first check that failed,
- * e.g. "transaction input differs from the job's calldata").  Returns 0 with a verdict;
- * -TGX_ERR_IO when the chain cannot be asked now (retry later, no verdict); -TGX_ERR_NOMEM.
+ * with it (nothing happened on chain).  *AGREE and REASON ("" when agreeing, else the first check that
+ * failed, e.g. "transaction input differs from the job's calldata").  Also checked when the result has them:
+ * gas_used and block_number equal the receipt's.  Returns 0 with a verdict; -TGX_ERR_IO when the chain
+ * cannot be asked now (retry later, no verdict; REASON says why), also for a task of another chain
+ * and for a real result given to a dry-run C; -TGX_ERR_NOMEM.
  */
 int tgx_keeper_verify(struct tgx_keeper_chain *c, const json_t *req, bool *agree /* OUT */,
                       char *reason /* OUT */, size_t reasonlen) TGX_MUSTCHECK;
