@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "tgx/cli.h"
+#include "tgx/keeper.h"
 #include "tgx/keyfile.h"
 #include "tgx/log.h"
 
@@ -9,21 +10,13 @@
 #define TGX_VERSION "0.0.0"
 #endif
 
-/* `tgx-keeper run`: a placeholder until the keeper loop lands. */
-static int keeper_run_command(const char *prog, int argc, char **argv, const struct tgx_cli_io *io)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(io->err, "%s run: not implemented yet\n", prog);
-    return TGX_EXIT_USAGE;
-}
-
 /* One row per subcommand. */
 static const struct tgx_cli_command commands[] = {
     {"keygen", tgx_keyfile_keygen_command,
      "create a key file (mode 0600) and print its address: keygen --key FILE"},
     {"address", tgx_keyfile_address_command, "print the 0x address of a key file: address --key FILE"},
-    {"run", keeper_run_command, "run the keeper: run --api URL --key FILE --rpc CHAIN_ID=URL ..."},
+    {"run", tgx_keeper_run_command,
+     "run the keeper: run --api URL --key FILE [--rpc CHAIN_ID=URL]... [--dry-run] (run --help)"},
 };
 
 static const struct tgx_cli_program program = {
