@@ -118,10 +118,12 @@ run: deps all
 	contrib/run-local.sh
 
 stop:
-	@if [ -f var/run/tgxd.pid ] && kill -0 $$(cat var/run/tgxd.pid) 2>/dev/null; then \
-	  kill -TERM $$(cat var/run/tgxd.pid); \
-	  for i in $$(seq 50); do kill -0 $$(cat var/run/tgxd.pid) 2>/dev/null || break; sleep 0.1; done; \
-	  rm -f var/run/tgxd.pid; echo "tgxd stopped"; fi
+	@for p in keeper1 keeper2 tgxd anvil; do \
+	  if [ -f var/run/$$p.pid ] && kill -0 $$(cat var/run/$$p.pid) 2>/dev/null; then \
+	    kill -TERM $$(cat var/run/$$p.pid); \
+	    for i in $$(seq 100); do kill -0 $$(cat var/run/$$p.pid) 2>/dev/null || break; sleep 0.1; done; \
+	    echo "$$p stopped"; fi; \
+	  rm -f var/run/$$p.pid; done
 	@if [ -f var/pg/data/PG_VERSION ]; then \
 	  if [ "$$(id -u)" = 0 ]; then runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D $(CURDIR)/var/pg/data stop; \
 	  else /usr/lib/postgresql/15/bin/pg_ctl -D $(CURDIR)/var/pg/data stop; fi; fi
@@ -129,6 +131,7 @@ stop:
 bench: deps all
 	tests/bench/run.sh
 	tests/bench/api.sh
+	tests/bench/keeper.sh
 
 fmt:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
