@@ -17,6 +17,8 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
+# shellcheck source=../lib/net.bash
+. "$top/tests/lib/net.bash"
 export TGXD=${TGXD:-$top/build/tgxd}
 TGX_MIGRATE=${TGX_MIGRATE:-$top/tests/lib/migrate_db.sh}
 
@@ -76,15 +78,6 @@ admin_key=$("$TGXD" keys create --owner "$admin_owner" --admin --rate-limit 1000
   { logs=("$work/keys.log"); bail "tgxd keys create --admin failed"; }
 [[ $admin_key =~ ^TGRX-[0-9a-f-]{36}$ ]] || bail "tgxd keys create printed '$admin_key', not a key alone"
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-  done
-  return 1
-}
-
 start_server() { # LOG INSTANCE -> sets SRV_PID SRV_PORT (a child of this shell, in its own session)
   local log=$1 inst=$2
   SRV_PORT=$(free_port) || return 1
@@ -95,29 +88,12 @@ start_server() { # LOG INSTANCE -> sets SRV_PID SRV_PORT (a child of this shell,
   pids+=("$SRV_PID")
 }
 
-http_ok() { # PORT: GET /api/health answers with an HTTP status line
-  local line
-  # shellcheck disable=SC2216
-  line=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
-    printf "GET /api/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3; head -n 1 <&3' "$1" 2>/dev/null)
-  [[ $line == HTTP/1.* ]]
-}
-
-wait_up() { # PID PORT
-  for _ in $(seq 1 300); do
-    kill -0 "$1" 2>/dev/null || return 1
-    http_ok "$2" && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
 start_server "$work/serve1.log" api-test-1 || bail "no free port"
 pid1=$SRV_PID port1=$SRV_PORT
 start_server "$work/serve2.log" api-test-2 || bail "no free port"
 pid2=$SRV_PID port2=$SRV_PORT
-wait_up "$pid1" "$port1" || bail "tgxd serve did not answer on 127.0.0.1:$port1 (log below)"
-wait_up "$pid2" "$port2" || bail "the second tgxd serve did not answer on 127.0.0.1:$port2 (log below)"
+wait_alive 30 "$pid1" http_ok "$port1" || bail "tgxd serve did not answer on 127.0.0.1:$port1 (log below)"
+wait_alive 30 "$pid2" http_ok "$port2" || bail "the second tgxd serve did not answer on 127.0.0.1:$port2 (log below)"
 
 export TGX_API_URL="http://127.0.0.1:$port1" TGX_API_URL2="http://127.0.0.1:$port2"
 export TGX_API_DATABASE_URL=$url TGX_API_ADMIN_KEY=$admin_key TGX_API_ADMIN_OWNER=$admin_owner

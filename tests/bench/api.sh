@@ -24,6 +24,8 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
+# shellcheck source=../lib/net.bash
+. "$top/tests/lib/net.bash"
 TGXD=${TGXD:-$top/build/tgxd}
 JOBS=${TGX_BENCH_API_JOBS:-1000000}
 CONNS=${TGX_BENCH_API_CONNS:-64}
@@ -94,14 +96,6 @@ for _ in $(seq 1 8); do
   keys+=("$k")
 done
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-  done
-  return 1
-}
 port=$(free_port) || die "no free port"
 base="http://127.0.0.1:$port"
 extra=()
@@ -109,13 +103,7 @@ extra=()
 setsid "$TGXD" serve --roles=api --listen "127.0.0.1:$port" --database-url "$url" "${extra[@]}" \
   >"$work/serve.log" 2>&1 </dev/null &
 spid=$!
-up=0
-for _ in $(seq 1 300); do
-  kill -0 "$spid" 2>/dev/null || break
-  if curl -s -o /dev/null --max-time 2 "$base/api/health"; then up=1; break; fi
-  sleep 0.1
-done
-[ "$up" = 1 ] || { tail -n 20 "$work/serve.log" >&2; die "tgxd serve did not start"; }
+wait_alive 30 "$spid" http_ok "$port" || { tail -n 20 "$work/serve.log" >&2; die "tgxd serve did not start"; }
 
 job_id=$((RANDOM))$((RANDOM))
 job_id="8448438487085022231270731653944238887453156432519185858976078774$(printf '%08d' "$job_id" | cut -c1-8)"

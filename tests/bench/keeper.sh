@@ -22,6 +22,8 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
+# shellcheck source=../lib/net.bash
+. "$top/tests/lib/net.bash"
 TGXD=${TGXD:-$top/build/tgxd}
 KEEPER=${TGX_KEEPER:-$top/build/tgx-keeper}
 SAMPLES=${TGX_BENCH_KEEPER_SAMPLES:-300}
@@ -58,25 +60,12 @@ url=$(pg_test_createdb "$db") || die "createdb failed"
 "$TGXD" migrate --sql-dir "$top" --database-url "$url" >/dev/null || die "migration failed"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-  done
-  return 1
-}
 port=$(free_port) || die "no free port"
 api="http://127.0.0.1:$port"
 setsid "$TGXD" serve --roles=all --listen "127.0.0.1:$port" --database-url "$url" --log-level warning \
   >"$work/tgxd.log" 2>&1 </dev/null &
 pids+=($!)
-up=0
-for _ in $(seq 1 300); do
-  if curl -s -o /dev/null --max-time 2 "$api/api/health"; then up=1; break; fi
-  sleep 0.1
-done
-[ "$up" = 1 ] || { tail -n 20 "$work/tgxd.log" >&2; die "tgxd serve did not start"; }
+wait_alive 30 "$!" http_ok "$port" || { tail -n 20 "$work/tgxd.log" >&2; die "tgxd serve did not start"; }
 
 # keepers: key files, registered and whitelisted, room for every task
 declare -a kpids=()

@@ -33,57 +33,14 @@ cp "$KEEPER" "$work/tgx-keeper" || bail "cannot copy $KEEPER"
 KEEPER=$work/tgx-keeper
 "$KEEPER" run --help >"$work/keeper-help.txt" 2>&1 || bail "tgx-keeper run --help failed: $(head -c 300 "$work/keeper-help.txt")"
 grep -q -- '--api' "$work/keeper-help.txt" || bail "tgx-keeper run is not implemented: $(head -c 300 "$work/keeper-help.txt")"
-if [ ! -d "$e2e/node_modules/ethers" ] || [ ! -d "$e2e/node_modules/solc" ]; then
-  (cd "$e2e" && npm ci --no-audit --no-fund >"$work/npm.log" 2>&1) || bail "npm ci failed in tests/e2e"
-fi
-anvil=$e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
-[ -x "$anvil" ] || bail "$anvil is missing (npm ci in tests/e2e; linux-amd64 only)"
-
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-  done
-  return 1
-}
-# shellcheck disable=SC2317 # called through wait_for
-rpc_ok() { # PORT: anvil answers eth_chainId with 31337 (0x7a69)
-  local out
-  # shellcheck disable=SC2016 # expanded by the inner shell
-  out=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
-    body="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}"
-    printf "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" "${#body}" "$body" >&3
-    cat <&3' "$1" 2>/dev/null)
-  [[ $out == *'"result":"0x7a69"'* ]]
-}
-# shellcheck disable=SC2317 # called through wait_for
-http_ok() { # PORT: GET /api/health answers
-  local line
-  # shellcheck disable=SC2016 # expanded by the inner shell
-  line=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
-    printf "GET /api/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3; head -n 1 <&3' "$1" 2>/dev/null)
-  [[ $line == HTTP/1.* ]]
-}
-# wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds or SECONDS pass
-wait_for() {
-  local limit=$1 i
-  shift
-  for ((i = 0; i < limit * 10; i++)); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 node_() { node "$helper" "$@" 2>>"$work/node.log"; }
 setting() { q "SELECT tgx.set_setting('$1', '$2', 'e2e keepers test')" >/dev/null; }
 
 # --- anvil and the contracts ------------------------------------------------------------------
-aport=$(free_port) || bail "no free port"
-"$anvil" --host 127.0.0.1 --port "$aport" >"$work/anvil.log" 2>&1 </dev/null &
-extra_pids+=($!)
-wait_for 20 rpc_ok "$aport" || bail "anvil did not answer eth_chainId 31337 on 127.0.0.1:$aport"
-rpc=http://127.0.0.1:$aport
+# (not --silent: its log of calls and transactions is among the logs printed on failure)
+start_anvil "$work/anvil.log" || bail "$net_error"
+extra_pids+=("$anvil_pid")
+rpc=$anvil_url
 
 # --- keepers' keys: three run by tgx-keeper, a fourth only signs requests by hand (case 7) ---------
 declare -A KADDR=() KID=() KPID=()

@@ -11,6 +11,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cd "$top" || exit 1
+# shellcheck source=../lib/net.bash
+. "$top/tests/lib/net.bash"
 export TGXD=${TGXD:-$top/build/tgxd}
 TGX_MIGRATE=${TGX_MIGRATE:-$top/tests/lib/migrate_db.sh}
 work=$(mktemp -d /tmp/tgx-e2e.XXXXXX)
@@ -51,12 +53,8 @@ command -v node >/dev/null && command -v npm >/dev/null || bail "node and npm ar
 cp "$TGXD" "$work/tgxd" || bail "cannot copy $TGXD"
 export TGXD=$work/tgxd
 
-if [ ! -d "$here/node_modules/sdk-triggerx" ]; then
-  logs=("$work/npm.log")
-  (cd "$here" && npm ci --no-audit --no-fund >"$work/npm.log" 2>&1) || bail "npm ci failed in tests/e2e"
-fi
-anvil=$here/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
-[ -x "$anvil" ] || bail "$anvil is missing (npm ci in tests/e2e; linux-amd64 only)"
+logs=("$work/anvil.log")
+ensure_anvil "$work/anvil.log" sdk-triggerx || bail "$net_error"
 
 if [ -z "${PGPORT:-}" ] || ! pg_isready -q -h "${PGHOST:-127.0.0.1}" -p "$PGPORT" 2>/dev/null; then
   # shellcheck source=../lib/pgtest.sh
@@ -66,44 +64,10 @@ if [ -z "${PGPORT:-}" ] || ! pg_isready -q -h "${PGHOST:-127.0.0.1}" -p "$PGPORT
   trap 'cleanup; pg_test_stop' EXIT
 fi
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-  done
-  return 1
-}
-
-rpc_ok() { # PORT: anvil answers eth_chainId with 31337 (0x7a69)
-  local out
-  out=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
-    body="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}"
-    printf "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" "${#body}" "$body" >&3
-    cat <&3' "$1" 2>/dev/null)
-  [[ $out == *'"result":"0x7a69"'* ]]
-}
-
-http_ok() { # PORT: GET /api/health answers
-  local line
-  line=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
-    printf "GET /api/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3; head -n 1 <&3' "$1" 2>/dev/null)
-  [[ $line == HTTP/1.* ]]
-}
-
 # anvil, in its own session
-aport=$(free_port) || bail "no free port"
-logs=("$work/anvil.log")
-setsid "$anvil" --host 127.0.0.1 --port "$aport" --silent >"$work/anvil.log" 2>&1 </dev/null &
-apid=$!
-pids+=("$apid")
-up=0
-for _ in $(seq 1 200); do
-  kill -0 "$apid" 2>/dev/null || break
-  if rpc_ok "$aport"; then up=1; break; fi
-  sleep 0.1
-done
-[ "$up" = 1 ] || bail "anvil did not answer eth_chainId 31337 on 127.0.0.1:$aport"
+start_anvil "$work/anvil.log" --silent || bail "$net_error"
+pids+=("$anvil_pid")
+aport=$anvil_port
 
 # database, key-less server (the test makes its keys with tgxd keys create)
 db=tgx_e2e_$$
@@ -120,13 +84,7 @@ setsid "$TGXD" serve --roles=api --listen "127.0.0.1:$port" --database-url "$url
   >"$work/serve.log" 2>&1 </dev/null &
 spid=$!
 pids+=("$spid")
-up=0
-for _ in $(seq 1 300); do
-  kill -0 "$spid" 2>/dev/null || break
-  if http_ok "$port"; then up=1; break; fi
-  sleep 0.1
-done
-[ "$up" = 1 ] || bail "tgxd serve did not answer on 127.0.0.1:$port"
+wait_alive 30 "$spid" http_ok "$port" || bail "tgxd serve did not answer on 127.0.0.1:$port"
 
 export TGX_E2E_URL="http://127.0.0.1:$port" TGX_E2E_RPC="http://127.0.0.1:$aport" TGX_E2E_DATABASE_URL=$url
 node --test --test-reporter=tap --test-concurrency=1 "$here"/*.test.mjs 2>"$work/node.stderr"

@@ -14,8 +14,9 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cd "$top" || exit 1
+# shellcheck source=../lib/net.bash
+. "$top/tests/lib/net.bash"
 prog=${TGX_KEEPER_EXEC:-$top/build/tests/keeper/exec}
-e2e=$top/tests/e2e
 work=$(mktemp -d /tmp/tgx-keeper-exec.XXXXXX)
 pids=()
 n=0
@@ -81,47 +82,17 @@ if [ -z "${TGX_KEEPER_EXEC:-}" ]; then
   fi
 fi
 [ -x "$prog" ] || bail "$prog is missing (run make)"
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then bail "node and npm are needed (for anvil)"; fi
-anvil=$e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
-if [ ! -x "$anvil" ] || [ ! -d "$e2e/node_modules/solc" ]; then
-  (cd "$e2e" && npm ci --no-audit --no-fund >"$work/npm.log" 2>&1) || bail "npm ci failed in tests/e2e"
-fi
-[ -x "$anvil" ] || bail "$anvil is missing (linux-amd64 only)"
+command -v node >/dev/null || bail "node and npm are needed (for anvil)"
+ensure_anvil "$work/npm.log" || bail "$net_error"
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-  done
-  return 1
-}
-
-rpc_ok() { # PORT: anvil answers eth_chainId with 31337 (0x7a69)
-  local out
-  # shellcheck disable=SC2016 # expanded by the inner shell
-  out=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
-    body="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\",\"params\":[]}"
-    printf "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" "${#body}" "$body" >&3
-    cat <&3' "$1" 2>/dev/null)
-  [[ $out == *'"result":"0x7a69"'* ]]
-}
-
-# start_anvil NAME ARGS...: an anvil on a free port (URL in $url), deployed Counters in $work/NAME.json
-start_anvil() {
-  local name=$1 port pid up=0
+# counters NAME ARGS...: an anvil with ARGS on a free port (URL in $url), deployed Counters in
+# $work/NAME.json
+counters() {
+  local name=$1
   shift
-  port=$(free_port) || return 1
-  setsid "$anvil" --host 127.0.0.1 --port "$port" --silent "$@" >"$work/anvil-$name.log" 2>&1 </dev/null &
-  pid=$!
-  pids+=("$pid")
-  for _ in $(seq 1 200); do
-    kill -0 "$pid" 2>/dev/null || break
-    if rpc_ok "$port"; then up=1; break; fi
-    sleep 0.1
-  done
-  [ "$up" = 1 ] || return 1
-  url=http://127.0.0.1:$port
+  start_anvil "$work/anvil-$name.log" --silent "$@" || return 1
+  pids+=("$anvil_pid")
+  url=$anvil_url
   node "$here/deploy.mjs" "$url" >"$work/$name.json" 2>"$work/deploy-$name.log"
 }
 
@@ -139,7 +110,7 @@ run_suite() {
 }
 
 # the default node: main (under valgrind) and concurrent
-start_anvil default || bail "could not start anvil and deploy Counter"
+counters default || bail "could not start anvil and deploy Counter"
 dead_port=$(free_port) || bail "no free port"
 dead_url=http://127.0.0.1:$dead_port
 if [ "${TGX_VALGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
@@ -164,14 +135,14 @@ tap "$rc" "concurrent: exit $rc"
 [ "$rc" != 0 ] && sed -e 's/^/#   /' "$work/concurrent.err" | tail -n 20
 
 # a node without base fee: legacy EIP-155 transactions
-start_anvil berlin --hardfork berlin || bail "could not start anvil --hardfork berlin and deploy Counter"
+counters berlin --hardfork berlin || bail "could not start anvil --hardfork berlin and deploy Counter"
 run_suite legacy "$url" "$work/berlin.json"
 rc=$?
 tap "$rc" "legacy: exit $rc"
 [ "$rc" != 0 ] && sed -e 's/^/#   /' "$work/legacy.err" | tail -n 20
 
 # a node that mines only when told to
-start_anvil nomine --no-mining || bail "could not start anvil --no-mining and deploy Counter"
+counters nomine --no-mining || bail "could not start anvil --no-mining and deploy Counter"
 run_suite nomine "$url" "$work/nomine.json"
 rc=$?
 tap "$rc" "nomine: exit $rc"

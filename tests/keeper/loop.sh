@@ -23,14 +23,6 @@ cp "$KEEPER" "$work/tgx-keeper" || bail "cannot copy $KEEPER"
 KEEPER=$work/tgx-keeper
 version=$(cat "$top/VERSION")
 
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 20000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-  done
-  return 1
-}
 # start_keeper NAME ARGS...: tgx-keeper run in the background (pid in TGXD_PID[NAME], so that
 # lib.bash's stop_tgxd and cleanup handle it; log in $work/NAME.log)
 start_keeper() {

@@ -1,17 +1,24 @@
 # tests/lib/net.bash: ports, readiness probes and anvil for the script tests and benchmarks
-# (source it; not a test).  Everything stays on 127.0.0.1.
+# (source it; not a test; sourcing it twice is harmless).  Everything stays on 127.0.0.1.
 #
 #   free_port                 a TCP port nobody listens on (20000-39999), on stdout
 #   rpc_ok PORT               the node on PORT answers eth_chainId with 31337 (anvil's default)
 #   http_ok PORT              something on PORT answers GET /api/health with an HTTP status line
 #   wait_for SECONDS CMD...   runs CMD every 0.1 s until it succeeds (0) or SECONDS pass (1)
-#   ensure_anvil LOG          sets $anvil to the anvil binary of tests/e2e/node_modules (with solc and
-#                             ethers beside it), running `npm ci` there (output in LOG) when missing;
-#                             1 with a message on stderr when that fails
-#   start_anvil LOG ARGS...   anvil (ensure_anvil first) in its own session on a free port with ARGS;
-#                             sets anvil_port, anvil_url and anvil_pid once it answers; 1 otherwise
-#                             (the caller kills anvil_pid: it is in its own session)
+#   wait_alive SECONDS PID CMD...  the same, but 1 at once when process PID is gone (a server that
+#                             died while starting: `wait_alive 30 "$pid" http_ok "$port"`)
+#   ensure_anvil LOG [PKG...] sets $anvil to the anvil binary of tests/e2e/node_modules (with solc,
+#                             ethers and the npm packages PKG beside it), running `npm ci` there
+#                             (output in LOG) when one is missing; 1 when that fails
+#   start_anvil LOG ARGS...   anvil (ensure_anvil LOG first) in its own session on a free port with
+#                             ARGS (e.g. --silent), its output appended to LOG; sets anvil_port,
+#                             anvil_url and anvil_pid once it answers eth_chainId (0); the caller
+#                             kills anvil_pid (its own session: `kill -- -$anvil_pid`).  1 when it
+#                             does not answer in 20 s: then it is killed here and anvil_pid is empty
+# ensure_anvil and start_anvil leave a one-line reason in $net_error when they fail (nothing on
+# stderr), for the caller's bail: `start_anvil "$work/anvil.log" || bail "$net_error"`.
 
+# shellcheck disable=SC2034 # anvil, anvil_port, anvil_url, anvil_pid and net_error are for the caller
 net_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 free_port() {
@@ -51,32 +58,46 @@ wait_for() {
   return 1
 }
 
+wait_alive() {
+  local limit=$1 pid=$2 i
+  shift 2
+  for ((i = 0; i < limit * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 ensure_anvil() {
-  local e2e=$net_top/tests/e2e
+  local e2e=$net_top/tests/e2e log=$1 pkg missing=0
+  shift
   anvil=$e2e/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
-  if [ ! -x "$anvil" ] || [ ! -d "$e2e/node_modules/solc" ] || [ ! -d "$e2e/node_modules/ethers" ]; then
+  [ -x "$anvil" ] || missing=1
+  for pkg in solc ethers "$@"; do [ -d "$e2e/node_modules/$pkg" ] || missing=1; done
+  if [ "$missing" = 1 ]; then
     if ! command -v npm >/dev/null; then
-      echo "node and npm are needed (for anvil)" >&2
+      net_error="node and npm are needed (for anvil)"
       return 1
     fi
-    (cd "$e2e" && npm ci --no-audit --no-fund >"$1" 2>&1) || { echo "npm ci failed in tests/e2e" >&2; return 1; }
+    (cd "$e2e" && npm ci --no-audit --no-fund >"$log" 2>&1) || { net_error="npm ci failed in tests/e2e"; return 1; }
   fi
-  [ -x "$anvil" ] || { echo "$anvil is missing (linux-amd64 only)" >&2; return 1; }
+  [ -x "$anvil" ] || { net_error="$anvil is missing (npm ci in tests/e2e; linux-amd64 only)"; return 1; }
 }
 
 start_anvil() {
   local log=$1
   shift
-  ensure_anvil "$log.npm" || return 1
-  anvil_port=$(free_port) || return 1
-  setsid "$anvil" --host 127.0.0.1 --port "$anvil_port" --silent "$@" >"$log" 2>&1 </dev/null &
-  anvil_pid=$!
+  anvil_pid=
+  ensure_anvil "$log" || return 1
+  anvil_port=$(free_port) || { net_error="no free port"; return 1; }
   anvil_url=http://127.0.0.1:$anvil_port
-  local i
-  for ((i = 0; i < 200; i++)); do
-    kill -0 "$anvil_pid" 2>/dev/null || return 1
-    rpc_ok "$anvil_port" && return 0
-    sleep 0.1
-  done
+  setsid "$anvil" --host 127.0.0.1 --port "$anvil_port" "$@" >>"$log" 2>&1 </dev/null &
+  anvil_pid=$!
+  wait_alive 20 "$anvil_pid" rpc_ok "$anvil_port" && return 0
+  net_error="anvil did not answer eth_chainId 31337 on 127.0.0.1:$anvil_port"
+  kill -KILL -- "-$anvil_pid" 2>/dev/null || kill -KILL "$anvil_pid" 2>/dev/null
+  wait "$anvil_pid" 2>/dev/null
+  anvil_pid=
   return 1
 }

@@ -9,10 +9,13 @@
 # Provides: a fresh migrated database $db at $url, TAP helpers (ok, not_ok, is, done_testing),
 # start_tgxd NAME ARGS... (pid in TGXD_PID[NAME], log in $work/NAME.log; every tgxd is killed on
 # exit), stop_tgxd NAME SIGNAL, wait_until SECONDS 'SQL returning true' (polls, bounded), q SQL,
-# and fixtures: interval_job ID SECONDS [POLICY], keeper N (registered, whitelisted, checked in).
+# and fixtures: interval_job ID SECONDS [POLICY], keeper N (registered, whitelisted, checked in);
+# and tests/lib/net.bash's free_port, rpc_ok, http_ok, wait_for, ensure_anvil and start_anvil.
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$top" || exit 1
+# shellcheck source=../lib/net.bash
+. "$top/tests/lib/net.bash"
 export TGXD=${TGXD:-$top/build/tgxd}
 TGX_MIGRATE=${TGX_MIGRATE:-$top/tests/lib/migrate_db.sh}
 test_name=$(basename "$0" .sh)
