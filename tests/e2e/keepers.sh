@@ -61,12 +61,7 @@ owner=$(node -e 'console.log(JSON.parse(process.argv[1]).owner)' "$deployed")
 { [ -n "$counter1" ] && [ -n "$counter2" ] && [ -n "$owner" ]; } || bail "deploy printed '$deployed'"
 
 # --- alert sinks, settings, tgxd ----------------------------------------------------------------
-node "$top/tests/roles/sinks.mjs" "$work" >"$work/sinks.log" 2>&1 &
-extra_pids+=($!)
-for _ in $(seq 1 100); do [ -s "$work/ports.json" ] && break; sleep 0.05; done
-[ -s "$work/ports.json" ] || bail "the alert sinks did not start"
-http_port=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$work/ports.json')).http)")
-smtp_port=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$work/ports.json')).smtp)")
+start_sinks
 
 # phase 1 timings (cases 1, 2, 3, 5, 7): keepers are healthy, but while tgxd is down (case 5) and
 # until they reconnect they can neither ack, nor report, nor attest, nor check in: generous deadlines

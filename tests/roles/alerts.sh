@@ -9,12 +9,7 @@
 . "$(dirname "$0")/lib.bash"
 command -v node >/dev/null || bail "node is not installed"
 
-node "$top/tests/roles/sinks.mjs" "$work" >"$work/sinks.log" 2>&1 &
-extra_pids+=($!)
-for _ in $(seq 1 100); do [ -s "$work/ports.json" ] && break; sleep 0.05; done
-[ -s "$work/ports.json" ] || bail "the sinks did not start"
-http_port=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$work/ports.json')).http)")
-smtp_port=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$work/ports.json')).smtp)")
+start_sinks
 
 # a keeper silent for a minute: offline at the first sweep, alerted one second later
 q "UPDATE tgx.settings SET value = '1 second' WHERE name IN ('keeper_silence', 'keeper_offline_alert')" >/dev/null

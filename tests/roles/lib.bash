@@ -9,7 +9,8 @@
 # Provides: a fresh migrated database $db at $url, TAP helpers (ok, not_ok, is, done_testing),
 # start_tgxd NAME ARGS... (pid in TGXD_PID[NAME], log in $work/NAME.log; every tgxd is killed on
 # exit), stop_tgxd NAME SIGNAL, wait_until SECONDS 'SQL returning true' (polls, bounded), q SQL,
-# and fixtures: interval_job ID SECONDS [POLICY], keeper N (registered, whitelisted, checked in);
+# and fixtures: interval_job ID SECONDS [POLICY], keeper N (registered, whitelisted, checked in),
+# start_sinks (the local alert sinks: http_port, smtp_port).
 # and tests/lib/net.bash's free_port, rpc_ok, http_ok, wait_for, ensure_anvil and start_anvil.
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -182,4 +183,14 @@ firings_report() {
        FROM (SELECT t.scheduled_for, t.scheduled_for - lag(t.scheduled_for) OVER (ORDER BY t.scheduled_for) AS gap
                FROM tgx.tasks t WHERE t.job_id = $1) x,
             tgx.time_schedules s WHERE s.job_id = $1"
+}
+# start_sinks: the local alert sinks of tests/roles/sinks.mjs (HTTP and SMTP) in the background;
+# sets http_port and smtp_port; bails when they do not start
+start_sinks() {
+  node "$top/tests/roles/sinks.mjs" "$work" >"$work/sinks.log" 2>&1 &
+  extra_pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$work/ports.json" ] && break; sleep 0.05; done
+  [ -s "$work/ports.json" ] || bail "the alert sinks did not start"
+  http_port=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$work/ports.json')).http)")
+  smtp_port=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$work/ports.json')).smtp)")
 }

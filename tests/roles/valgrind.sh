@@ -7,8 +7,6 @@
 # Prints TAP.  Skipped (one ok with SKIP) when valgrind is not installed.
 # shellcheck source=lib.bash
 . "$(dirname "$0")/lib.bash"
-# shellcheck source=../lib/net.bash
-. "$top/tests/lib/net.bash"
 KEEPER=${TGX_KEEPER:-$top/build/tgx-keeper}
 [ -x "$KEEPER" ] || bail "$KEEPER is missing (run make)"
 if ! command -v valgrind >/dev/null; then
