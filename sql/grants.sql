@@ -93,6 +93,8 @@ SELECT v.object_name, v.object_kind, v.roles, v.privileges
     -- HTTP layer (tgx.ratelimit.sql, tgx.task_feed.sql): the api role
     ('rate_limit_sync',       'function', '{tgx_app}', NULL),
     ('task_feed_owners',      'function', '{tgx_app}', NULL),
+    ('task_feed_listen',      'function', '{tgx_app}', NULL),
+    ('task_feed_unlisten',    'function', '{tgx_app}', NULL),
     -- REST API writes (tgx.rest.sql): the api role
     ('create_jobs',           'function', '{tgx_app}', NULL),
     ('update_job',            'function', '{tgx_app}', NULL),

@@ -1,5 +1,7 @@
 /* ws_feed.c: LISTEN tgx_task_changed on its own connection and turn each notification into
- * TASK_CREATED / TASK_STATUS_CHANGED / TASK_UPDATED frames for the hub's rooms. */
+ * TASK_CREATED / TASK_STATUS_CHANGED / TASK_UPDATED frames for the hub's rooms.  After LISTEN the
+ * connection registers with tgx.task_feed_listen() and renews that every FEED_HEARTBEAT_MS: the
+ * task feed triggers notify only while a registration is fresh (sql/tgx.task_feed.sql). */
 #include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -18,6 +20,14 @@ static const char SQL_FEED_OWNERS[] = "SELECT job_id, user_address FROM tgx.task
 enum { COL_FEED_JOB_ID = 0, COL_FEED_USER_ADDRESS = 1 };
 
 static const char SQL_LISTEN[] = "LISTEN tgx_task_changed";
+/* Registration of this connection as a listener: after LISTEN, then as a heartbeat; at stop. */
+static const char SQL_FEED_LISTEN[] = "SELECT tgx.task_feed_listen()";
+static const char SQL_FEED_UNLISTEN[] = "SELECT tgx.task_feed_unlisten()";
+
+enum {
+    FEED_HEARTBEAT_MS = 30000,    /* renew the registration this often (it expires after 2 minutes) */
+    FEED_UNLISTEN_WAIT_MS = 1000, /* at stop: wait this long for the deregistration, then close */
+};
 
 struct tgx_ws_feed {
     struct tgx_http_server *srv;
@@ -236,11 +246,54 @@ static int handle_notify(struct tgx_ws_feed *feed, PGconn *conn, const char *ext
     return rc;
 }
 
+/* Register (or renew) this connection as a listener; false when the connection failed. */
+static bool feed_register(struct tgx_ws_feed *feed, PGconn *conn)
+{
+    PGresult *res = PQexec(conn, SQL_FEED_LISTEN);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok)
+        log_pq(feed, "could not register the task feed listener", PQerrorMessage(conn));
+    PQclear(res);
+    return ok || PQstatus(conn) != CONNECTION_BAD;
+}
+
+/* Best effort at stop: remove the registration, waiting at most FEED_UNLISTEN_WAIT_MS (a stale one
+ * expires by itself). */
+static void feed_unregister(struct tgx_ws_feed *feed, PGconn *conn)
+{
+    int64_t deadline = tgx_http_mono_ms() + FEED_UNLISTEN_WAIT_MS;
+    PGresult *res;
+
+    (void)feed;
+    if (!PQsendQuery(conn, SQL_FEED_UNLISTEN))
+        return;
+    while (PQflush(conn) == 1) {
+        struct pollfd p = {.fd = PQsocket(conn), .events = POLLOUT};
+        int64_t left = deadline - tgx_http_mono_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return;
+    }
+    for (;;) {
+        struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+        int64_t left;
+        if (!PQconsumeInput(conn))
+            return;
+        if (!PQisBusy(conn))
+            break;
+        left = deadline - tgx_http_mono_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return;
+    }
+    while ((res = PQgetResult(conn)) != NULL)
+        PQclear(res);
+}
+
 static void *feed_main(void *arg)
 {
     struct tgx_ws_feed *feed = arg;
     unsigned backoff = 500;
     bool stopping = false;
+    int64_t heartbeat = 0; /* when the registration is renewed next */
 
     while (!stopping) {
         PGconn *conn = feed_connect(feed, &stopping);
@@ -258,12 +311,23 @@ static void *feed_main(void *arg)
                 PQclear(res);
                 tgx_log_info("ws-feed", "listening for task changes");
                 backoff = 500;
+                heartbeat = tgx_http_mono_ms(); /* register at once, below */
             }
         }
         while (conn != NULL) {
             PGnotify *n;
-            if (wait_fd(feed, PQsocket(conn), POLLIN, 30000)) {
+            int64_t left = heartbeat - tgx_http_mono_ms();
+            if (left <= 0) {
+                /* register, then renew; no wait in this pass: notifications that came with the
+                 * reply are already read and are handled below */
+                if (!feed_register(feed, conn)) {
+                    log_pq(feed, "lost the task feed connection", PQerrorMessage(conn));
+                    break;
+                }
+                heartbeat = tgx_http_mono_ms() + FEED_HEARTBEAT_MS;
+            } else if (wait_fd(feed, PQsocket(conn), POLLIN, (int)left)) {
                 stopping = true;
+                feed_unregister(feed, conn);
                 break;
             }
             if (!PQconsumeInput(conn)) {
