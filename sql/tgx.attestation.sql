@@ -136,6 +136,145 @@ COMMENT ON FUNCTION tgx._attest_fill(bigint[], bigint[], timestamptz) IS
 -- The verdict
 ------------------------------------------------------------------------------
 
+CREATE OR REPLACE FUNCTION tgx._task_settle(i_done bigint[], i_jobs numeric[], i_now timestamptz,
+                                             i_voted boolean DEFAULT true)
+RETURNS tgx._keeper_event[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- Function: tgx._task_settle(done, jobs, now, voted)
+--   The accounting of tasks that were just decided (succeeded or rejected; the caller has
+--   locked and updated them: tgx._task_decide, or tgx._task_results when nobody can attest):
+--   * open attestations left unanswered become superseded;
+--   * succeeded: jobs.last_executed_at (execution_timestamp or now), job_cost_actual
+--     += task_opx_cost, consecutive_failures = 0; users.total_tasks + 1, user_points +=
+--     cost; linked jobs: when the job's link_job_id names a job whose status is pending,
+--     a task of that job is created, pending and due now (a follower fires only when its
+--     head succeeds);
+--   * keeper events: the performer (no_executed_tasks + 1; points rewards_booster * cost
+--     when accepted, -0.1 * rewards_booster * cost when rejected; reputation agree or
+--     disagree when attesters voted) and each voter (points rewards_booster * cost,
+--     no_attested_tasks + 1, agree when its vote matched the verdict, disagree otherwise).
+-- Parameters:
+--   i_done   the decided tasks
+--   i_jobs   the distinct job ids of the succeeded ones (NULL when none succeeded)
+--   i_voted  false: the tasks were accepted without attesters (tgx._task_results), so
+--            there is nothing to supersede and no voter, and the caller accounts for the
+--            performer itself: no keeper events are returned
+-- Returns: keeper events for tgx._keeper_record (points are applied there).
+-- Tables: tgx.attestations, tgx.jobs, tgx.users, tgx.tasks (insert of linked tasks).
+-- Notifies: tgx_dispatch when linked tasks were created.
+DECLARE
+    v_users bigint[];
+    v_links numeric[];
+    v_events tgx._keeper_event[];
+    v_linked integer := 0;
+BEGIN
+    -- Every read of jobs and users below goes through = ANY (i_jobs) / = ANY (v_users):
+    -- primary-key lookups whatever the statistics say, never a scan of every job or user.
+
+    -- attestations nobody needs any more
+    IF i_voted THEN
+        UPDATE tgx.attestations a
+           SET superseded = true
+         WHERE a.task_id = ANY (i_done) AND a.verdict IS NULL AND NOT a.superseded;
+    END IF;
+
+    -- jobs and users of the succeeded tasks, in key order: one update per job and one per
+    -- user for the whole call (a busy user's row is locked once per call, not per task)
+    IF i_jobs IS NOT NULL THEN
+        IF cardinality(i_jobs) > 1 THEN   -- one row needs no ordered locking
+            PERFORM 1 FROM tgx.jobs j
+              WHERE j.job_id = ANY (i_jobs)
+              ORDER BY j.job_id
+                FOR NO KEY UPDATE;
+        END IF;
+        WITH uj AS (
+            UPDATE tgx.jobs j
+               SET last_executed_at = greatest(j.last_executed_at, s.executed_at),
+                   job_cost_actual = j.job_cost_actual + s.cost,
+                   consecutive_failures = 0
+              FROM (SELECT t.job_id, max(coalesce(t.execution_timestamp, i_now)) AS executed_at,
+                           sum(greatest(t.task_opx_cost, 0)) AS cost
+                      FROM tgx.tasks t
+                     WHERE t.task_id = ANY (i_done) AND t.state::text = 'succeeded'
+                     GROUP BY t.job_id) s
+             WHERE j.job_id = s.job_id AND j.job_id = ANY (i_jobs)
+            RETURNING j.user_id, j.link_job_id)
+        SELECT array_agg(DISTINCT uj.user_id), array_agg(DISTINCT uj.link_job_id::numeric) FILTER (WHERE uj.link_job_id IS NOT NULL)
+          INTO v_users, v_links
+          FROM uj;
+        IF cardinality(v_users) > 1 THEN
+            PERFORM 1 FROM tgx.users us
+              WHERE us.user_id = ANY (v_users)
+              ORDER BY us.user_id
+                FOR NO KEY UPDATE;
+        END IF;
+        UPDATE tgx.users us
+           SET total_tasks = us.total_tasks + s.n,
+               user_points = us.user_points + s.cost,
+               last_updated_at = i_now
+          FROM (SELECT j.user_id, count(*) AS n, sum(greatest(t.task_opx_cost, 0)) AS cost
+                  FROM tgx.tasks t JOIN tgx.jobs j ON j.job_id = t.job_id
+                 WHERE t.task_id = ANY (i_done) AND t.state::text = 'succeeded' AND j.job_id = ANY (i_jobs)
+                 GROUP BY j.user_id) s
+         WHERE us.user_id = s.user_id AND us.user_id = ANY (v_users);
+    END IF;
+
+    -- linked follower jobs
+    IF v_links IS NOT NULL THEN
+        WITH ins AS (
+            INSERT INTO tgx.tasks (job_id, task_definition_id, state, scheduled_for, due_at, max_attempts,
+                                   trigger_data, is_imua, trace_id, created_at, updated_at)
+            SELECT f.job_id, f.task_definition_id, 'pending', i_now, i_now, f.max_attempts,
+                   jsonb_build_object('linked_from_job_id', h.job_id::text, 'linked_from_task_id', t.task_id),
+                   f.is_imua, coalesce(t.trace_id, f.trace_id), i_now, i_now
+              FROM tgx.tasks t
+              JOIN tgx.jobs h ON h.job_id = t.job_id
+              JOIN tgx.jobs f ON f.job_id = h.link_job_id
+             WHERE t.task_id = ANY (i_done) AND t.state::text = 'succeeded' AND f.status = 'pending'
+               AND h.job_id = ANY (i_jobs) AND f.job_id = ANY (v_links)
+             ORDER BY t.task_id
+            RETURNING 1)
+        SELECT count(*) INTO v_linked FROM ins;
+    END IF;
+
+    IF v_linked > 0 THEN
+        PERFORM pg_notify('tgx_dispatch', '');
+    END IF;
+    IF NOT i_voted THEN
+        RETURN '{}'::tgx._keeper_event[];
+    END IF;
+
+    -- keeper accounting: the performer, then each voter
+    SELECT array_agg(e) INTO v_events
+      FROM (SELECT ROW(t.keeper_id, t.task_definition_id, 0, 0,
+                       CASE WHEN cardinality(t.task_attester_ids) > 0 AND t.is_accepted THEN 1 ELSE 0 END,
+                       CASE WHEN cardinality(t.task_attester_ids) > 0 AND NOT t.is_accepted THEN 1 ELSE 0 END,
+                       CASE WHEN t.is_accepted THEN greatest(t.task_opx_cost, 0)
+                            ELSE -0.1 * greatest(t.task_opx_cost, 0) END,
+                       1, 0)::tgx._keeper_event AS e
+              FROM tgx.tasks t
+             WHERE t.task_id = ANY (i_done) AND t.keeper_id IS NOT NULL
+            UNION ALL
+            -- the votes by key (one scan of the given task ids), each probing its task by key
+            SELECT ROW(a.keeper_id, t.task_definition_id, 0, 0,
+                       CASE WHEN a.verdict = t.is_accepted THEN 1 ELSE 0 END,
+                       CASE WHEN a.verdict = t.is_accepted THEN 0 ELSE 1 END,
+                       greatest(t.task_opx_cost, 0), 0, 1)::tgx._keeper_event
+              FROM tgx.attestations a
+             CROSS JOIN LATERAL (SELECT tk.task_definition_id, tk.is_accepted, tk.task_opx_cost
+                                   FROM tgx.tasks tk
+                                  WHERE tk.task_id = a.task_id AND tk.lease_epoch = a.lease_epoch
+                                 OFFSET 0) t
+             WHERE a.task_id = ANY (i_done) AND a.verdict IS NOT NULL AND NOT a.superseded) x;
+    RETURN coalesce(v_events, '{}'::tgx._keeper_event[]);
+END
+$$;
+COMMENT ON FUNCTION tgx._task_settle(bigint[], numeric[], timestamptz, boolean) IS
+    'Internal: accounting of just decided tasks (open attestations superseded, job cost and failures, user points '
+    'and task count, linked follower task, performer and attester keeper events)';
+
 CREATE OR REPLACE FUNCTION tgx._task_decide(
     i_task_ids bigint[], i_accepted boolean[], i_notes text[], i_now timestamptz)
 RETURNS tgx._keeper_event[]
@@ -147,17 +286,13 @@ AS $$
 --   (the caller has locked the tasks; tasks not attesting are left alone):
 --   * task: finished_at, is_accepted = is_successful = accepted, task_attester_ids =
 --     the attesters who voted (in voting order, '{}' if none), result->'attestation' =
---     the note (quorum, answered, none_answered, none_available); open attestations
---     left unanswered become superseded;
---   * succeeded: jobs.last_executed_at (execution_timestamp or now), job_cost_actual
---     += task_opx_cost, consecutive_failures = 0; users.total_tasks + 1, user_points +=
---     cost; performer keeper_points += rewards_booster * cost; linked jobs: when the
---     job's link_job_id names a job whose status is pending, a task of that job is
---     created, pending and due now (a follower fires only when its head succeeds);
---   * rejected: performer keeper_points -= 0.1 * rewards_booster * cost;
---   * both: performer no_executed_tasks + 1; each voter keeper_points +=
---     rewards_booster * cost, no_attested_tasks + 1; reputation counters (agree when
---     the vote or result matched the verdict, disagree otherwise).
+--     the note (quorum, answered, none_answered, none_available);
+--   * then tgx._task_settle: open attestations left unanswered become superseded; for
+--     succeeded tasks the job (last_executed_at, job_cost_actual, consecutive_failures
+--     = 0), the user (total_tasks, user_points) and linked follower jobs; the keeper
+--     events of the performer and of each voter (points: rewards_booster * cost, or
+--     -0.1 * rewards_booster * cost for the performer of a rejected result; executed
+--     and attested counters; reputation agree/disagree).
 -- Parameters: three arrays of the same length, one entry per task.
 -- Returns: keeper events for tgx._keeper_record (points are applied there).
 -- Tables: tgx.tasks (update; insert of linked tasks), tgx.attestations, tgx.jobs,
@@ -166,10 +301,6 @@ AS $$
 DECLARE
     v_done bigint[];
     v_jobs numeric[];
-    v_users bigint[];
-    v_links numeric[];
-    v_events tgx._keeper_event[];
-    v_linked integer := 0;
 BEGIN
     -- i_accepted / i_notes are read by position (array_position) and the voters by a
     -- correlated primary-key probe of tgx.attestations: no join with an unnest, which the
@@ -198,92 +329,7 @@ BEGIN
     IF v_done IS NULL THEN
         RETURN '{}'::tgx._keeper_event[];
     END IF;
-    -- Every read of jobs and users below goes through = ANY (v_jobs) / = ANY (v_users):
-    -- primary-key lookups whatever the statistics say, never a scan of every job or user.
-
-    -- attestations nobody needs any more
-    UPDATE tgx.attestations a
-       SET superseded = true
-     WHERE a.task_id = ANY (v_done) AND a.verdict IS NULL AND NOT a.superseded;
-
-    -- jobs and users of the succeeded tasks, in key order: one update per job and one per
-    -- user for the whole call (a busy user's row is locked once per call, not per task)
-    IF v_jobs IS NOT NULL THEN
-        PERFORM 1 FROM tgx.jobs j
-          WHERE j.job_id = ANY (v_jobs)
-          ORDER BY j.job_id
-            FOR NO KEY UPDATE;
-        WITH uj AS (
-            UPDATE tgx.jobs j
-               SET last_executed_at = greatest(j.last_executed_at, s.executed_at),
-                   job_cost_actual = j.job_cost_actual + s.cost,
-                   consecutive_failures = 0
-              FROM (SELECT t.job_id, max(coalesce(t.execution_timestamp, i_now)) AS executed_at,
-                           sum(greatest(t.task_opx_cost, 0)) AS cost
-                      FROM tgx.tasks t
-                     WHERE t.task_id = ANY (v_done) AND t.state::text = 'succeeded'
-                     GROUP BY t.job_id) s
-             WHERE j.job_id = s.job_id AND j.job_id = ANY (v_jobs)
-            RETURNING j.user_id, j.link_job_id)
-        SELECT array_agg(DISTINCT uj.user_id), array_agg(DISTINCT uj.link_job_id::numeric) FILTER (WHERE uj.link_job_id IS NOT NULL)
-          INTO v_users, v_links
-          FROM uj;
-        PERFORM 1 FROM tgx.users us
-          WHERE us.user_id = ANY (v_users)
-          ORDER BY us.user_id
-            FOR NO KEY UPDATE;
-        UPDATE tgx.users us
-           SET total_tasks = us.total_tasks + s.n,
-               user_points = us.user_points + s.cost,
-               last_updated_at = i_now
-          FROM (SELECT j.user_id, count(*) AS n, sum(greatest(t.task_opx_cost, 0)) AS cost
-                  FROM tgx.tasks t JOIN tgx.jobs j ON j.job_id = t.job_id
-                 WHERE t.task_id = ANY (v_done) AND t.state::text = 'succeeded' AND j.job_id = ANY (v_jobs)
-                 GROUP BY j.user_id) s
-         WHERE us.user_id = s.user_id AND us.user_id = ANY (v_users);
-    END IF;
-
-    -- linked follower jobs
-    IF v_links IS NOT NULL THEN
-        WITH ins AS (
-            INSERT INTO tgx.tasks (job_id, task_definition_id, state, scheduled_for, due_at, max_attempts,
-                                   trigger_data, is_imua, trace_id, created_at, updated_at)
-            SELECT f.job_id, f.task_definition_id, 'pending', i_now, i_now, f.max_attempts,
-                   jsonb_build_object('linked_from_job_id', h.job_id::text, 'linked_from_task_id', t.task_id),
-                   f.is_imua, coalesce(t.trace_id, f.trace_id), i_now, i_now
-              FROM tgx.tasks t
-              JOIN tgx.jobs h ON h.job_id = t.job_id
-              JOIN tgx.jobs f ON f.job_id = h.link_job_id
-             WHERE t.task_id = ANY (v_done) AND t.state::text = 'succeeded' AND f.status = 'pending'
-               AND h.job_id = ANY (v_jobs) AND f.job_id = ANY (v_links)
-             ORDER BY t.task_id
-            RETURNING 1)
-        SELECT count(*) INTO v_linked FROM ins;
-    END IF;
-
-    -- keeper accounting: the performer, then each voter
-    SELECT array_agg(e) INTO v_events
-      FROM (SELECT ROW(t.keeper_id, t.task_definition_id, 0, 0,
-                       CASE WHEN cardinality(t.task_attester_ids) > 0 AND t.is_accepted THEN 1 ELSE 0 END,
-                       CASE WHEN cardinality(t.task_attester_ids) > 0 AND NOT t.is_accepted THEN 1 ELSE 0 END,
-                       CASE WHEN t.is_accepted THEN greatest(t.task_opx_cost, 0)
-                            ELSE -0.1 * greatest(t.task_opx_cost, 0) END,
-                       1, 0)::tgx._keeper_event AS e
-              FROM tgx.tasks t
-             WHERE t.task_id = ANY (v_done) AND t.keeper_id IS NOT NULL
-            UNION ALL
-            SELECT ROW(a.keeper_id, t.task_definition_id, 0, 0,
-                       CASE WHEN a.verdict = t.is_accepted THEN 1 ELSE 0 END,
-                       CASE WHEN a.verdict = t.is_accepted THEN 0 ELSE 1 END,
-                       greatest(t.task_opx_cost, 0), 0, 1)::tgx._keeper_event
-              FROM tgx.tasks t
-              JOIN tgx.attestations a ON a.task_id = t.task_id AND a.lease_epoch = t.lease_epoch
-             WHERE t.task_id = ANY (v_done) AND a.verdict IS NOT NULL AND NOT a.superseded) x;
-
-    IF v_linked > 0 THEN
-        PERFORM pg_notify('tgx_dispatch', '');
-    END IF;
-    RETURN coalesce(v_events, '{}'::tgx._keeper_event[]);
+    RETURN tgx._task_settle(v_done, v_jobs, i_now);
 END
 $$;
 COMMENT ON FUNCTION tgx._task_decide(bigint[], boolean[], text[], timestamptz) IS

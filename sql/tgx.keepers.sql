@@ -228,8 +228,10 @@ AS $$
 -- Returns: one tgx._keeper_score row per keeper.
 -- Tables: reads tgx.keepers, tgx.keeper_load, tgx.keeper_stats.
 DECLARE
-    v_half_life float8 := greatest(extract(epoch FROM tgx.setting_interval('keeper_stats_half_life'))::float8, 1);
+    v_half_life float8;
 BEGIN
+    SELECT greatest(extract(epoch FROM s.value::interval)::float8, 1) INTO v_half_life
+      FROM tgx.settings s WHERE s.name = 'keeper_stats_half_life';
     RETURN QUERY
     WITH st AS (
         SELECT s.keeper_id,
@@ -329,28 +331,41 @@ AS $$
 -- Tables: tgx.keepers (update), tgx.keeper_stats (insert or update), in key order.
 DECLARE
     v_half_life float8;
+    v_ids bigint[];
+    v_reward float8[];
+    v_executed bigint[];
+    v_attested bigint[];
 BEGIN
     IF i_events IS NULL OR cardinality(i_events) = 0 THEN
         RETURN;
     END IF;
-    v_half_life := greatest(extract(epoch FROM tgx.setting_interval('keeper_stats_half_life'))::float8, 1);
 
-    PERFORM 1
-       FROM tgx.keepers k
-      WHERE k.keeper_id IN (SELECT e.keeper_id FROM unnest(i_events) e
-                             WHERE e.reward <> 0 OR e.executed <> 0 OR e.attested <> 0)
-      ORDER BY k.keeper_id
-        FOR NO KEY UPDATE;
-    UPDATE tgx.keepers k
-       SET keeper_points = k.keeper_points + k.rewards_booster * e.reward,
-           no_executed_tasks = k.no_executed_tasks + e.executed,
-           no_attested_tasks = k.no_attested_tasks + e.attested
+    -- points and counters, one row per keeper, in key order; the half-life with them
+    SELECT array_agg(e.keeper_id ORDER BY e.keeper_id), array_agg(e.reward ORDER BY e.keeper_id),
+           array_agg(e.executed ORDER BY e.keeper_id), array_agg(e.attested ORDER BY e.keeper_id),
+           (SELECT greatest(extract(epoch FROM s.value::interval)::float8, 1)
+              FROM tgx.settings s WHERE s.name = 'keeper_stats_half_life')
+      INTO v_ids, v_reward, v_executed, v_attested, v_half_life
       FROM (SELECT x.keeper_id, sum(x.reward) AS reward,
                    sum(x.executed)::bigint AS executed, sum(x.attested)::bigint AS attested
               FROM unnest(i_events) x
              GROUP BY x.keeper_id) e
-     WHERE k.keeper_id = e.keeper_id
-       AND (e.reward <> 0 OR e.executed <> 0 OR e.attested <> 0);
+     WHERE e.reward <> 0 OR e.executed <> 0 OR e.attested <> 0;
+    IF cardinality(v_ids) > 1 THEN   -- one row needs no ordered locking
+        PERFORM 1
+           FROM tgx.keepers k
+          WHERE k.keeper_id = ANY (v_ids)
+          ORDER BY k.keeper_id
+            FOR NO KEY UPDATE;
+    END IF;
+    IF v_ids IS NOT NULL THEN
+        UPDATE tgx.keepers k
+           SET keeper_points = k.keeper_points + k.rewards_booster * e.reward,
+               no_executed_tasks = k.no_executed_tasks + e.executed,
+               no_attested_tasks = k.no_attested_tasks + e.attested
+          FROM unnest(v_ids, v_reward, v_executed, v_attested) AS e(keeper_id, reward, executed, attested)
+         WHERE k.keeper_id = e.keeper_id AND k.keeper_id = ANY (v_ids);
+    END IF;
 
     INSERT INTO tgx.keeper_stats AS s (keeper_id, task_definition_id, ok, failed, agree, disagree, decayed_at)
     SELECT x.keeper_id, x.task_definition_id, sum(x.ok), sum(x.failed), sum(x.agree), sum(x.disagree), i_now

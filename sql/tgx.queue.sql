@@ -7,6 +7,9 @@
 --   assigned -> running                   tgx.keeper_take
 --   assigned -> pending                   tgx._task_requeue (ack timeout, keeper offline)
 --   running  -> attesting                 tgx._task_results (submit_result, submit_results)
+--   running  -> succeeded                 tgx._task_results when nobody can attest (attesters
+--                                         = 0 or no peer online): one update instead of
+--                                         attesting followed by the verdict none_available
 --   running  -> scheduled (retry) / dead  tgx._task_fail (fail_task, lease expiry, keeper offline)
 --   attesting -> succeeded / rejected     tgx._task_decide (tgx.attestation.sql)
 -- Every helper changes only tasks in the state it expects, so terminal tasks (succeeded,
@@ -96,11 +99,12 @@ BEGIN
         RAISE EXCEPTION 'invalid batch %', i_batch
             USING ERRCODE = '22023', DETAIL = 'The batch must be between 1 and 10000.';
     END IF;
-    v_ack := tgx.setting_interval('ack_timeout');
 
     -- 1. eligible keepers, each locked for this call (in key order: no deadlock between
-    --    dispatchers; nothing else takes these locks)
-    SELECT array_agg(k.keeper_id ORDER BY k.keeper_id) INTO v_candidates
+    --    dispatchers; nothing else takes these locks); the ack timeout with them
+    SELECT array_agg(k.keeper_id ORDER BY k.keeper_id),
+           (SELECT s.value::interval FROM tgx.settings s WHERE s.name = 'ack_timeout')
+      INTO v_candidates, v_ack
       FROM tgx.keepers k
      WHERE k.online AND k.whitelisted AND NOT k.draining;
     IF v_candidates IS NULL THEN
@@ -197,9 +201,11 @@ BEGIN
         PERFORM pg_notify('tgx_assigned', k.keeper_id::text)
            FROM (SELECT DISTINCT x.keeper_id FROM unnest(v_asg_k) AS x(keeper_id) ORDER BY 1) k;
     END IF;
-    SELECT array_agg(c.task_id) INTO v_waiting
-      FROM unnest(v_tasks) c
-     WHERE c.state = 'scheduled' AND c.task_id <> ALL (v_asg_t);
+    IF cardinality(v_asg_t) < cardinality(v_tasks) THEN   -- some claimed task found no keeper
+        SELECT array_agg(c.task_id) INTO v_waiting
+          FROM unnest(v_tasks) c
+         WHERE c.state = 'scheduled' AND c.task_id <> ALL (v_asg_t);
+    END IF;
     IF v_waiting IS NOT NULL THEN
         UPDATE tgx.tasks t SET state = 'pending', updated_at = i_now
          WHERE t.task_id = ANY (v_waiting) AND t.state::text = 'scheduled';
@@ -226,6 +232,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 SET enable_bitmapscan = off
+SET enable_sort = off
 SET jit = off
 SET plan_cache_mode = force_generic_plan
 AS $$
@@ -235,7 +242,9 @@ AS $$
 --   get the same task): state running, started_at = now, lease_until = now + setting
 --   lease_duration.  Only tasks assigned to this keeper are taken.  An ack deadline
 --   that passed is enforced by tgx.expire_leases(), not here: until the monitor has
---   taken the task back, its keeper may still take it.
+--   taken the task back, its keeper may still take it.  Runs with enable_sort off besides
+--   the settings of the hot path (file header): the claim must walk tasks_assigned in its
+--   order and stop at i_limit, not sort every task of the keeper that another index finds.
 -- Parameters:
 --   i_keeper_id  the keeper
 --   i_limit      at most this many tasks (1..1000)
@@ -245,7 +254,6 @@ AS $$
 -- Tables: tgx.tasks, tgx.task_attempts; reads tgx.jobs, tgx.custom_scripts.
 -- Notifies: tgx_task_changed.
 DECLARE
-    v_lease interval;
     v_ids bigint[];
     v_attempts integer[];
 BEGIN
@@ -253,11 +261,6 @@ BEGIN
         RAISE EXCEPTION 'invalid limit %', i_limit
             USING ERRCODE = '22023', DETAIL = 'The limit must be between 1 and 1000.';
     END IF;
-    PERFORM 1 FROM tgx.keepers k WHERE k.keeper_id = i_keeper_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'keeper % does not exist', i_keeper_id USING ERRCODE = 'P0002';
-    END IF;
-    v_lease := tgx.setting_interval('lease_duration');
 
     -- the claim also reads each task's attempt number, so that the attempt rows are
     -- updated by primary key (task_id, attempt) below, whatever the statistics say
@@ -268,6 +271,11 @@ BEGIN
              LIMIT i_limit
                FOR UPDATE SKIP LOCKED) c;
     IF v_ids IS NULL THEN
+        -- nothing to take: an unknown keeper is an error (a known one simply has no work)
+        PERFORM 1 FROM tgx.keepers k WHERE k.keeper_id = i_keeper_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'keeper % does not exist', i_keeper_id USING ERRCODE = 'P0002';
+        END IF;
         RETURN;
     END IF;
 
@@ -275,10 +283,14 @@ BEGIN
       FROM unnest(v_ids, v_attempts) AS x(task_id, attempt)
      WHERE ta.task_id = x.task_id AND ta.attempt = x.attempt AND ta.task_id = ANY (v_ids);
 
+    -- the custom script by a lateral probe of its primary key: a plain join may be planned
+    -- as a scan of the whole table per task when it was (nearly) empty at planning
     RETURN QUERY
     WITH u AS (
         UPDATE tgx.tasks t
-           SET state = 'running', started_at = i_now, lease_until = i_now + v_lease, updated_at = i_now
+           SET state = 'running', started_at = i_now,
+               lease_until = i_now + (SELECT s.value::interval FROM tgx.settings s WHERE s.name = 'lease_duration'),
+               updated_at = i_now
          WHERE t.task_id = ANY (v_ids) AND t.state::text = 'assigned' AND t.keeper_id = i_keeper_id
         RETURNING t.*
     )
@@ -288,7 +300,9 @@ BEGIN
            cs.custom_script_url, cs.script_language, u.trigger_data, u.scheduled_for, u.trace_id
       FROM u
       JOIN tgx.jobs j ON j.job_id = u.job_id
-      LEFT JOIN tgx.custom_scripts cs ON cs.job_id = u.job_id
+      LEFT JOIN LATERAL (SELECT x.custom_script_url, x.script_language FROM tgx.custom_scripts x
+                          WHERE x.job_id = u.job_id
+                          LIMIT 1) cs ON true   -- LIMIT: kept a subquery, so probed by key per task
      ORDER BY u.task_id;
 END
 $$;
@@ -363,9 +377,11 @@ SET jit = off
 SET plan_cache_mode = force_generic_plan
 AS $$
 -- Function: tgx._task_results(keeper_id, results, now)
---   The one implementation of "a keeper reports results" (running -> attesting, and
---   on to succeeded at once when no attester is available).  Each entry
---   {"task_id", "lease_epoch", "result"} is applied only when the task is running on
+--   The one implementation of "a keeper reports results" (running -> attesting, or
+--   straight to succeeded when nobody can attest: setting attesters = 0 or no other
+--   keeper online, whitelisted and not draining; the task then ends exactly as through
+--   attesting and the verdict none_available, with tgx._task_settle's accounting).
+--   Each entry {"task_id", "lease_epoch", "result"} is applied only when the task is running on
 --   i_keeper_id under exactly that lease_epoch (the fencing rule); other entries are
 --   refused and change nothing.  From the result object: execution_tx_hash,
 --   execution_timestamp (unix seconds or a timestamp string), gas_used, task_opx_cost
@@ -384,7 +400,9 @@ DECLARE
     v_req_epochs bigint[];
     v_ids bigint[];
     v_attempts integer[];
-    v_timeout interval := tgx.setting_interval('attestation_timeout');
+    v_timeout interval;
+    v_direct boolean;
+    v_jobs numeric[];
     v_events tgx._keeper_event[] := '{}'::tgx._keeper_event[];
 BEGIN
     IF i_results IS NULL OR jsonb_typeof(i_results) <> 'array' THEN
@@ -462,6 +480,17 @@ BEGIN
                FOR UPDATE) x;
 
     IF v_ids IS NOT NULL THEN
+        -- Nobody to attest (setting attesters = 0, or no other keeper online, whitelisted and
+        -- not draining): tgx._attest_fill would ask nobody and tgx._attest_tally would accept
+        -- the result at once (none_available).  Then the one update below goes straight from
+        -- running to succeeded and leaves the task exactly as those two steps would.
+        SELECT max(s.value) FILTER (WHERE s.name = 'attestation_timeout')::interval,
+               max(s.value) FILTER (WHERE s.name = 'attesters')::integer <= 0
+               OR NOT EXISTS (SELECT 1 FROM tgx.keepers k
+                               WHERE k.online AND k.whitelisted AND NOT k.draining AND k.keeper_id <> i_keeper_id)
+          INTO v_timeout, v_direct
+          FROM tgx.settings s
+         WHERE s.name IN ('attestation_timeout', 'attesters');
         WITH r AS (
             SELECT DISTINCT ON ((e.v->>'task_id')::bigint)
                    (e.v->>'task_id')::bigint AS task_id,
@@ -484,10 +513,11 @@ BEGIN
              WHERE r.task_id = ANY (v_ids)
         ), u AS (
             UPDATE tgx.tasks t
-               SET state = 'attesting',
+               SET state = CASE WHEN v_direct THEN 'succeeded'::tgx.task_state ELSE 'attesting'::tgx.task_state END,
                    attest_deadline = i_now + v_timeout,
                    lease_until = NULL,
-                   result = f.result,
+                   result = CASE WHEN v_direct THEN f.result || jsonb_build_object('attestation', 'none_available')
+                                 ELSE f.result END,
                    execution_tx_hash = coalesce(f.tx_hash, t.execution_tx_hash),
                    execution_timestamp = coalesce(f.executed_at, t.execution_timestamp),
                    gas_used = coalesce(f.gas_used, t.gas_used),
@@ -495,13 +525,22 @@ BEGIN
                    converted_arguments = coalesce(f.converted, t.converted_arguments),
                    proof_of_task = coalesce(f.proof, t.proof_of_task),
                    task_performer_id = i_keeper_id,
+                   finished_at = CASE WHEN v_direct THEN i_now ELSE t.finished_at END,
+                   is_accepted = CASE WHEN v_direct THEN true ELSE t.is_accepted END,
+                   is_successful = CASE WHEN v_direct THEN true ELSE t.is_successful END,
+                   task_attester_ids = CASE WHEN v_direct THEN '{}'::bigint[] ELSE t.task_attester_ids END,
                    updated_at = i_now
               FROM f
              WHERE t.task_id = f.task_id AND t.task_id = ANY (v_ids)
-            RETURNING t.task_id, t.task_definition_id
+            RETURNING t.task_id, t.task_definition_id, t.job_id, t.task_opx_cost
         )
-        SELECT array_agg(ROW(i_keeper_id, u.task_definition_id, 1, 0, 0, 0, 0, 0, 0)::tgx._keeper_event)
-          INTO v_events
+        -- the keeper's ok counter; accepted at once, also the performer's points and executed
+        -- count (what tgx._task_settle would return for it)
+        SELECT array_agg(ROW(i_keeper_id, u.task_definition_id, 1, 0, 0, 0,
+                             CASE WHEN v_direct THEN greatest(u.task_opx_cost, 0) ELSE 0 END,
+                             CASE WHEN v_direct THEN 1 ELSE 0 END, 0)::tgx._keeper_event),
+               array_agg(DISTINCT u.job_id::numeric)
+          INTO v_events, v_jobs
           FROM u;
         -- the attempts, by primary key (the fence read each task's attempt number)
         UPDATE tgx.task_attempts ta
@@ -509,8 +548,12 @@ BEGIN
           FROM unnest(v_ids, v_attempts) AS x(task_id, attempt)
          WHERE ta.task_id = x.task_id AND ta.attempt = x.attempt AND ta.task_id = ANY (v_ids);
 
-        PERFORM tgx._attest_fill(v_ids, '{}', i_now);
-        v_events := v_events || tgx._attest_tally(v_ids, i_now);
+        IF v_direct THEN
+            PERFORM tgx._task_settle(v_ids, v_jobs, i_now, false);
+        ELSE
+            PERFORM tgx._attest_fill(v_ids, '{}', i_now);
+            v_events := v_events || tgx._attest_tally(v_ids, i_now);
+        END IF;
         PERFORM tgx._keeper_record(v_events, i_now);
     END IF;
 
