@@ -4,7 +4,10 @@
  * Over libpq with prepared statements, on the database tests/bench/run.sh migrated:
  *  1. tasks/s through the whole life cycle of the stored functions (fire_due_schedules ->
  *     dispatch_tasks -> keeper_take -> submit_result(s) -> succeeded, no attesters) with
- *     1, 2, 4, 8 connections, one task per call and batched;
+ *     1, 2, 4, 8 connections: one task per keeper call (keeper_take(1), submit_result) with the
+ *     roles' steps batched as tgxd's scheduler and dispatcher run them (fire_due_schedules and
+ *     dispatch_tasks of up to a batch); every step one task per call (4 commits per task, for
+ *     reference); and batched (every step a batch);
  *  2. the raw ceiling under the same server settings: a one-table SKIP LOCKED queue
  *     (bench_raw), claim-and-delete one and a batch per transaction, and claim then complete
  *     in two statements;
@@ -242,7 +245,8 @@ enum bench_kind {
 
 /* The throughput rows of the table. */
 enum bench_row {
-    ROW_LIFE_ONE,
+    ROW_LIFE_ONE,     /* keeper calls one task each; roles' steps batched */
+    ROW_LIFE_ONE_ALL, /* every step one task per call */
     ROW_LIFE_BATCH,
     ROW_RAW_DELETE_ONE,
     ROW_RAW_DELETE_BATCH,
@@ -255,16 +259,18 @@ enum bench_row {
 
 static const struct bench_row_spec {
     enum bench_kind kind;
-    bool batched; /* BATCH per call, else one */
+    bool batched;       /* BATCH per call (the keeper's calls, and raw rows), else one */
+    bool roles_batched; /* life cycle: fire_due_schedules and dispatch_tasks take BATCH, else one */
 } bench_rows[ROW__COUNT] = {
-    [ROW_LIFE_ONE] = {KIND_LIFE, false},
-    [ROW_LIFE_BATCH] = {KIND_LIFE, true},
-    [ROW_RAW_DELETE_ONE] = {KIND_RAW_DELETE, false},
-    [ROW_RAW_DELETE_BATCH] = {KIND_RAW_DELETE, true},
-    [ROW_RAW_CLAIM_COMPLETE] = {KIND_RAW_CLAIM_COMPLETE, false},
-    [ROW_RAW_CLAIM_COMPLETE_NOTIFY] = {KIND_RAW_CLAIM_COMPLETE_NOTIFY, false},
-    [ROW_HIST_ONE] = {KIND_LIFE, false}, /* measured after the history was seeded */
-    [ROW_HIST_BATCH] = {KIND_LIFE, true},
+    [ROW_LIFE_ONE] = {KIND_LIFE, false, true},
+    [ROW_LIFE_ONE_ALL] = {KIND_LIFE, false, false},
+    [ROW_LIFE_BATCH] = {KIND_LIFE, true, true},
+    [ROW_RAW_DELETE_ONE] = {KIND_RAW_DELETE, false, false},
+    [ROW_RAW_DELETE_BATCH] = {KIND_RAW_DELETE, true, false},
+    [ROW_RAW_CLAIM_COMPLETE] = {KIND_RAW_CLAIM_COMPLETE, false, false},
+    [ROW_RAW_CLAIM_COMPLETE_NOTIFY] = {KIND_RAW_CLAIM_COMPLETE_NOTIFY, false, false},
+    [ROW_HIST_ONE] = {KIND_LIFE, false, true}, /* measured after the history was seeded */
+    [ROW_HIST_BATCH] = {KIND_LIFE, true, true},
 };
 
 /* Parts of the run (TGX_BENCH_PARTS). */
@@ -341,7 +347,8 @@ struct bench_calls {
 struct bench_round {
     struct bench *b; /* borrowed */
     enum bench_kind kind;
-    int batch;
+    int batch;         /* tasks per keeper call (life cycle), rows per transaction (raw) */
+    int role_batch;    /* life cycle: batch of fire_due_schedules and dispatch_tasks */
     long target;       /* tasks (rows) the round completes */
     char fire_now[64]; /* i_now of fire_due_schedules: the instant the round's schedules are due */
     pthread_barrier_t start;
@@ -853,31 +860,51 @@ static long bench_result_long(const PGresult *res)
     return strtol(PQgetvalue(res, 0, 0), NULL, 10);
 }
 
-/* One pass of the life cycle; *PROGRESS says whether it found anything to do. */
+/* The roles' steps of a life-cycle pass: fire_due_schedules, then dispatch_tasks, of ROLE_BATCH. */
+static int bench_life_roles(struct bench_worker *w, long *fired, long *dispatched) TGX_MUSTCHECK;
+static int bench_life_roles(struct bench_worker *w, long *fired, long *dispatched)
+{
+    struct bench_round *r = w->round;
+    char batch[16];
+    const char *v[2] = {batch, r->fire_now};
+    PGresult *res;
+
+    snprintf(batch, sizeof batch, "%d", r->role_batch);
+    if (bench_worker_exec(w, STEP_FIRE, "fire", 2, v, &res) < 0)
+        return -TGX_ERR_DB;
+    *fired = bench_result_long(res);
+    PQclear(res);
+
+    if (bench_worker_exec(w, STEP_DISPATCH, "dispatch", 1, v, &res) < 0)
+        return -TGX_ERR_DB;
+    *dispatched = bench_result_long(res);
+    PQclear(res);
+    return 0;
+}
+
+/*
+ * One pass of the life cycle; *PROGRESS says whether it found anything to do.  When the roles'
+ * steps take a batch and the keeper's calls one task (ROW_LIFE_ONE), the worker is a keeper that
+ * takes and submits one task per call while it has work assigned, and runs the roles' steps (as
+ * tgxd's scheduler and dispatcher would, a batch at a time) when it has none; otherwise every
+ * pass runs every step once.
+ */
 static int bench_life_pass(struct bench_worker *w, char *json, size_t jsonlen, bool *progress) TGX_MUSTCHECK;
 static int bench_life_pass(struct bench_worker *w, char *json, size_t jsonlen, bool *progress)
 {
     struct bench_round *r = w->round;
+    bool roles_first = r->role_batch == r->batch;
     char batch[16], keeper[32];
     const char *v[4];
     PGresult *res;
-    long fired, dispatched, ok = 0;
+    long fired = 0, dispatched = 0, ok = 0;
     int taken;
 
     snprintf(batch, sizeof batch, "%d", r->batch);
     snprintf(keeper, sizeof keeper, "%ld", w->keeper_id);
 
-    v[0] = batch;
-    v[1] = r->fire_now;
-    if (bench_worker_exec(w, STEP_FIRE, "fire", 2, v, &res) < 0)
+    if (roles_first && bench_life_roles(w, &fired, &dispatched) < 0)
         return -TGX_ERR_DB;
-    fired = bench_result_long(res);
-    PQclear(res);
-
-    if (bench_worker_exec(w, STEP_DISPATCH, "dispatch", 1, v, &res) < 0)
-        return -TGX_ERR_DB;
-    dispatched = bench_result_long(res);
-    PQclear(res);
 
     v[0] = keeper;
     v[1] = batch;
@@ -941,6 +968,8 @@ static int bench_life_pass(struct bench_worker *w, char *json, size_t jsonlen, b
     w->done += ok;
     if (ok)
         atomic_fetch_add(&r->done, ok);
+    if (!roles_first && taken == 0 && bench_life_roles(w, &fired, &dispatched) < 0)
+        return -TGX_ERR_DB;
     *progress = fired > 0 || dispatched > 0 || taken > 0;
     return 0;
 }
@@ -1076,10 +1105,10 @@ static void *bench_worker_main(void *arg)
  * tasks per second of wall time (first start to last end), *CALLS the time per statement; or
  * the call fails.
  */
-static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int nconn, long m, double *rate,
-                           struct bench_calls *calls) TGX_MUSTCHECK;
-static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int nconn, long m, double *rate,
-                           struct bench_calls *calls)
+static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int role_batch, int nconn,
+                           long m, double *rate, struct bench_calls *calls) TGX_MUSTCHECK;
+static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int role_batch, int nconn,
+                           long m, double *rate, struct bench_calls *calls)
 {
     struct bench_round r;
     struct bench_worker w[BENCH_MAX_CONNS];
@@ -1093,6 +1122,7 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
     r.b = b;
     r.kind = kind;
     r.batch = batch;
+    r.role_batch = role_batch;
     r.target = m;
     atomic_init(&r.done, 0);
     atomic_init(&r.stop, false);
@@ -1210,6 +1240,7 @@ static int bench_cell(struct bench *b, enum bench_row row, int ci)
     const struct bench_row_spec *spec = &bench_rows[row];
     int nconn = b->cfg.conns[ci];
     int batch = spec->batched ? b->cfg.batch : 1;
+    int role_batch = spec->roles_batched ? b->cfg.batch : 1;
     struct bench_calls calls;
     long m_cal, m, m_max;
     double rate = 0;
@@ -1219,7 +1250,7 @@ static int bench_cell(struct bench *b, enum bench_row row, int ci)
     if (spec->kind == KIND_LIFE) {
         if (!b->life_ok || !(b->have & (spec->batched ? HAVE_SUBMIT_MANY : HAVE_SUBMIT)))
             return 0;
-        m_cal = spec->batched ? 200L * nconn : 30L * nconn;
+        m_cal = spec->batched ? 200L * nconn : spec->roles_batched ? 100L * nconn : 30L * nconn;
         m_max = b->cfg.jobs;
         /*
          * No TRUNCATE between cells: the ledger grows with the bench's own tasks, as it would.
@@ -1234,7 +1265,7 @@ static int bench_cell(struct bench *b, enum bench_row row, int ci)
         m_cal = m_max;
     if (bench_settle(b, true) < 0)
         return -TGX_ERR_DB;
-    rc = bench_round_run(b, spec->kind, batch, nconn, m_cal, &rate, &calls);
+    rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m_cal, &rate, &calls);
     if (rc < 0)
         return rc;
     m = (long)(rate * b->cfg.cell_seconds);
@@ -1247,7 +1278,7 @@ static int bench_cell(struct bench *b, enum bench_row row, int ci)
     for (int i = 0; i < BENCH_ROUNDS; i++) {
         if (bench_settle(b, false) < 0)
             return -TGX_ERR_DB;
-        rc = bench_round_run(b, spec->kind, batch, nconn, m, &rate, &calls);
+        rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m, &rate, &calls);
         if (rc < 0)
             return rc;
         bench_log("  %d conn: round %d of %ld: %.0f/s", nconn, i + 1, m, rate);
@@ -1262,7 +1293,9 @@ static const char *bench_row_name(enum bench_row row)
 {
     switch (row) {
     case ROW_LIFE_ONE:
-        return "life cycle, 1 task per call";
+        return "life cycle, 1 task per keeper call, roles batched";
+    case ROW_LIFE_ONE_ALL:
+        return "life cycle, every step 1 task per call";
     case ROW_LIFE_BATCH:
         return "life cycle, batched";
     case ROW_RAW_DELETE_ONE:
@@ -1274,7 +1307,7 @@ static const char *bench_row_name(enum bench_row row)
     case ROW_RAW_CLAIM_COMPLETE_NOTIFY:
         return "raw claim then complete with NOTIFY, 1 per transaction";
     case ROW_HIST_ONE:
-        return "life cycle with history, 1 task per call";
+        return "life cycle with history, 1 task per keeper call, roles batched";
     case ROW_HIST_BATCH:
         return "life cycle with history, batched";
     case ROW__COUNT:
@@ -1637,7 +1670,7 @@ static void bench_print_rate_row(const struct bench *b, const char *label, enum 
     printf("\n");
 }
 
-/* A ratio row NUM/DEN with its target (>= MIN); prints how many cells meet it. */
+/* A ratio row NUM/DEN with its target (>= MIN; TARGET NULL: none); prints how many cells meet it. */
 static void bench_print_ratio_row(const struct bench *b, const char *label, enum bench_row num,
                                   enum bench_row den, double min, const char *target)
 {
@@ -1655,7 +1688,9 @@ static void bench_print_ratio_row(const struct bench *b, const char *label, enum
         met += x / y >= min;
         printf(" %8.1f%%", 100.0 * x / y);
     }
-    if (measured == 0)
+    if (target == NULL)
+        printf("   for reference\n");
+    else if (measured == 0)
         printf("   target %s: not measured\n", target);
     else if (met == measured)
         printf("   target %s: met\n", target);
@@ -1704,7 +1739,8 @@ static void bench_print(const struct bench *b)
         printf(" %9d", b->cfg.conns[ci]);
     printf("\n");
 
-    bench_print_rate_row(b, "1 life cycle, 1 task per call", ROW_LIFE_ONE, "tasks/s");
+    bench_print_rate_row(b, "1 life cycle, 1 task per keeper call (roles batched)", ROW_LIFE_ONE, "tasks/s");
+    bench_print_rate_row(b, "  (every step 1 task per call: 4 commits a task)", ROW_LIFE_ONE_ALL, "tasks/s");
     snprintf(label, sizeof label, "1 life cycle, %s per call", batch);
     bench_print_rate_row(b, label, ROW_LIFE_BATCH, "tasks/s");
     bench_print_rate_row(b, "2 raw claim-and-delete, 1 per transaction", ROW_RAW_DELETE_ONE, "rows/s");
@@ -1715,13 +1751,15 @@ static void bench_print(const struct bench *b)
                          "rows/s");
     bench_print_ratio_row(b, "3 batched life cycle / batched raw", ROW_LIFE_BATCH, ROW_RAW_DELETE_BATCH, 0.5,
                           ">= 50%");
-    bench_print_ratio_row(b, "3 1-per-call life cycle / raw claim-then-complete", ROW_LIFE_ONE,
+    bench_print_ratio_row(b, "3 1-per-keeper-call life cycle / raw claim-then-complete", ROW_LIFE_ONE,
                           ROW_RAW_CLAIM_COMPLETE, 0.5, ">= 50%");
-    snprintf(label, sizeof label, "4 life cycle, 1 per call, %s finished tasks", hist);
+    bench_print_ratio_row(b, "  (every step 1 per call) / raw claim-then-complete", ROW_LIFE_ONE_ALL,
+                          ROW_RAW_CLAIM_COMPLETE, 0.5, NULL);
+    snprintf(label, sizeof label, "4 life cycle, 1 per keeper call, %s finished tasks", hist);
     bench_print_rate_row(b, label, ROW_HIST_ONE, "tasks/s");
     snprintf(label, sizeof label, "4 life cycle, %s per call, %s finished tasks", batch, hist);
     bench_print_rate_row(b, label, ROW_HIST_BATCH, "tasks/s");
-    snprintf(label, sizeof label, "4 %s history / none, 1 per call", hist);
+    snprintf(label, sizeof label, "4 %s history / none, 1 per keeper call", hist);
     bench_print_ratio_row(b, label, ROW_HIST_ONE, ROW_LIFE_ONE, 0.9, ">= 90%");
     snprintf(label, sizeof label, "4 %s history / none, %s per call", hist, batch);
     bench_print_ratio_row(b, label, ROW_HIST_BATCH, ROW_LIFE_BATCH, 0.9, ">= 90%");
@@ -1780,6 +1818,7 @@ int main(int argc, char **argv)
     }
     if (b.cfg.parts & PART_LIFE) {
         bench_run_row(&b, ROW_LIFE_ONE);
+        bench_run_row(&b, ROW_LIFE_ONE_ALL);
         bench_run_row(&b, ROW_LIFE_BATCH);
     }
     if (b.cfg.parts & PART_LATENCY)
