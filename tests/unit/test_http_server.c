@@ -336,6 +336,17 @@ Test(http_server, body_limit_413)
     http_srv_expect_error(&r, 413, "PAYLOAD_TOO_LARGE");
     http_srv_reply_free(&r);
     curl_easy_cleanup(c);
+    /* declared far above the limit (more than 16 times): answered before the body is read */
+    char *huge = malloc(100001);
+    memset(huge, ' ', 100000);
+    huge[100000] = '\0';
+    c = curl_easy_init();
+    http_srv_do(c, "POST", "/api/echo", (const char *const[]){"Content-Type: application/json", NULL}, huge,
+                &r);
+    http_srv_expect_error(&r, 413, "PAYLOAD_TOO_LARGE");
+    http_srv_reply_free(&r);
+    curl_easy_cleanup(c);
+    free(huge);
     /* chunked (no Content-Length): refused once the limit is passed */
     c = curl_easy_init();
     http_srv_do(c, "POST", "/api/echo",
