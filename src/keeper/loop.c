@@ -517,6 +517,45 @@ static void ack_and_queue(struct keeper *k, struct tgx_keeper_client *c, const j
     json_decref(body);
 }
 
+/*
+ * One long-poll GET of PATH for WHAT ("task", "attestation"): true with an OK answer in *R (the
+ * caller cleans it up).  Otherwise false, after waiting what the answer calls for (backoff after a
+ * transport error, a 5xx or a rejection; the refusal period after 401/403), with *STOP set when the
+ * stop latch fired meanwhile.
+ */
+static bool long_poll(struct keeper *k, struct tgx_keeper_client *c, const char *what, const char *path,
+                      struct tgx_keeper_backoff *b, struct tgx_keeper_reply *r, bool *stop)
+{
+    *stop = false;
+    if (tgx_keeper_client_request(c, "GET", path, NULL, (k->cfg.poll_wait + 15) * 1000, k->stop_r, r) < 0) {
+        *stop = wait_latch(k->stop_r, tgx_keeper_backoff_next(b));
+        return false;
+    }
+    gw_note(k, r);
+    long wait_ms = 0;
+    switch (r->kind) {
+    case TGX_KEEPER_REPLY_OK:
+        tgx_keeper_backoff_reset(b);
+        return true;
+    case TGX_KEEPER_REPLY_REFUSED:
+        wait_ms = KEEPER_REFUSED_MS;
+        break;
+    case TGX_KEEPER_REPLY_REJECTED:
+    case TGX_KEEPER_REPLY_STALE:
+        tgx_log_warning("keeper", "tgxd rejected the %s poll: %s (HTTP %ld)", what, r->message, r->status);
+        wait_ms = tgx_keeper_backoff_next(b);
+        break;
+    case TGX_KEEPER_REPLY_TRANSIENT:
+        wait_ms = tgx_keeper_backoff_next(b);
+        break;
+    case TGX_KEEPER_REPLY_ABORTED:
+        break;
+    }
+    tgx_keeper_reply_cleanup(r);
+    *stop = wait_ms > 0 && wait_latch(k->stop_r, wait_ms);
+    return false;
+}
+
 static void *poller_main(void *arg)
 {
     struct keeper *k = arg;
@@ -538,35 +577,21 @@ static void *poller_main(void *arg)
         char path[96];
         snprintf(path, sizeof path, "/api/keeper/tasks?wait=%ld&limit=%ld", k->cfg.poll_wait, free_slots);
         struct tgx_keeper_reply r;
-        if (tgx_keeper_client_request(c, "GET", path, NULL, (k->cfg.poll_wait + 15) * 1000, k->stop_r, &r) <
-            0) {
-            if (wait_latch(k->stop_r, tgx_keeper_backoff_next(&b)))
+        bool stop;
+        if (!long_poll(k, c, "task", path, &b, &r, &stop)) {
+            if (stop)
                 break;
             continue;
         }
-        gw_note(k, &r);
-        long wait_ms = 0;
-        if (r.kind == TGX_KEEPER_REPLY_OK) {
-            tgx_keeper_backoff_reset(&b);
-            size_t i;
-            json_t *item;
-            json_array_foreach(json_object_get(r.body, "tasks"), i, item)
-            {
-                if (atomic_load(&k->stopping))
-                    break; /* not acknowledged: tgxd gives it to another keeper after ack_timeout */
-                ack_and_queue(k, c, item);
-            }
-        } else if (r.kind == TGX_KEEPER_REPLY_REFUSED) {
-            wait_ms = KEEPER_REFUSED_MS;
-        } else if (r.kind == TGX_KEEPER_REPLY_REJECTED || r.kind == TGX_KEEPER_REPLY_STALE) {
-            tgx_log_warning("keeper", "tgxd rejected the task poll: %s (HTTP %ld)", r.message, r.status);
-            wait_ms = tgx_keeper_backoff_next(&b);
-        } else if (r.kind == TGX_KEEPER_REPLY_TRANSIENT) {
-            wait_ms = tgx_keeper_backoff_next(&b);
+        size_t i;
+        json_t *item;
+        json_array_foreach(json_object_get(r.body, "tasks"), i, item)
+        {
+            if (atomic_load(&k->stopping))
+                break; /* not acknowledged: tgxd gives it to another keeper after ack_timeout */
+            ack_and_queue(k, c, item);
         }
         tgx_keeper_reply_cleanup(&r);
-        if (wait_ms > 0 && wait_latch(k->stop_r, wait_ms))
-            break;
     }
     tgx_keeper_client_free(c);
     return NULL;
@@ -652,38 +677,26 @@ static void *attester_main(void *arg)
         snprintf(path, sizeof path, "/api/keeper/attestations?wait=%ld&limit=%d", k->cfg.poll_wait,
                  KEEPER_ATTEST_LIMIT);
         struct tgx_keeper_reply r;
-        if (tgx_keeper_client_request(c, "GET", path, NULL, (k->cfg.poll_wait + 15) * 1000, k->stop_r, &r) <
-            0) {
-            if (wait_latch(k->stop_r, tgx_keeper_backoff_next(&b)))
+        bool stop;
+        if (!long_poll(k, c, "attestation", path, &b, &r, &stop)) {
+            if (stop)
                 break;
             continue;
         }
-        gw_note(k, &r);
-        long wait_ms = 0;
-        if (r.kind == TGX_KEEPER_REPLY_OK) {
-            tgx_keeper_backoff_reset(&b);
-            json_t *items = json_object_get(r.body, "attestations");
-            size_t i, answered = 0;
-            json_t *item;
-            json_array_foreach(items, i, item)
-            {
-                if (atomic_load(&k->stopping))
-                    break;
-                answered += attest_one(k, c, item);
-            }
-            if (json_array_size(items) > 0 && answered == 0)
-                wait_ms = tgx_keeper_backoff_next(&idle);
-            else
-                tgx_keeper_backoff_reset(&idle);
-        } else if (r.kind == TGX_KEEPER_REPLY_REFUSED) {
-            wait_ms = KEEPER_REFUSED_MS;
-        } else if (r.kind == TGX_KEEPER_REPLY_REJECTED || r.kind == TGX_KEEPER_REPLY_STALE) {
-            tgx_log_warning("keeper", "tgxd rejected the attestation poll: %s (HTTP %ld)", r.message,
-                            r.status);
-            wait_ms = tgx_keeper_backoff_next(&b);
-        } else if (r.kind == TGX_KEEPER_REPLY_TRANSIENT) {
-            wait_ms = tgx_keeper_backoff_next(&b);
+        json_t *items = json_object_get(r.body, "attestations");
+        size_t i, answered = 0;
+        json_t *item;
+        json_array_foreach(items, i, item)
+        {
+            if (atomic_load(&k->stopping))
+                break;
+            answered += attest_one(k, c, item);
         }
+        long wait_ms = 0;
+        if (json_array_size(items) > 0 && answered == 0)
+            wait_ms = tgx_keeper_backoff_next(&idle);
+        else
+            tgx_keeper_backoff_reset(&idle);
         tgx_keeper_reply_cleanup(&r);
         if (wait_ms > 0 && wait_latch(k->stop_r, wait_ms))
             break;
