@@ -630,15 +630,25 @@ int tgx_api_keeper_gw_tasks(struct tgx_http_req *req, struct tgx_http_resp *resp
     return gw_long_poll(gw, req, resp, keeper_id, &Q_ASSIGNED, "tasks", wait_s, limit, gw_finish_tasks);
 }
 
+/* The start of a signed request about one task: the gateway, the authenticated keeper (id and
+ * address), the task id of path parameter NAME and the JSON body (*BODY new, the caller frees it).
+ * False when the request was answered (refused or malformed). */
+static bool gw_task_request(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx, const char *name,
+                            struct tgx_keeper_gw **gw, int64_t *keeper_id, char address[43], int64_t *task_id,
+                            json_t **body)
+{
+    *gw = gw_of(ctx, resp);
+    return *gw != NULL && gw_authenticate(*gw, req, resp, keeper_id, address) &&
+           gw_task_id(req, resp, name, task_id) && gw_body(req, resp, false, body);
+}
+
 int tgx_api_keeper_gw_ack(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
 {
-    struct tgx_keeper_gw *gw = gw_of(ctx, resp);
+    struct tgx_keeper_gw *gw;
     int64_t keeper_id, task_id, epoch;
     char address[43];
     json_t *body;
-    if (gw == NULL || !gw_authenticate(gw, req, resp, &keeper_id, address))
-        return 0;
-    if (!gw_task_id(req, resp, "id", &task_id) || !gw_body(req, resp, false, &body))
+    if (!gw_task_request(req, resp, ctx, "id", &gw, &keeper_id, address, &task_id, &body))
         return 0;
     if (gw_epoch(resp, body, &epoch)) {
         struct gw_task_args a;
@@ -663,13 +673,11 @@ int tgx_api_keeper_gw_ack(struct tgx_http_req *req, struct tgx_http_resp *resp, 
 
 int tgx_api_keeper_gw_result(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
 {
-    struct tgx_keeper_gw *gw = gw_of(ctx, resp);
+    struct tgx_keeper_gw *gw;
     int64_t keeper_id, task_id, epoch;
     char address[43];
     json_t *body;
-    if (gw == NULL || !gw_authenticate(gw, req, resp, &keeper_id, address))
-        return 0;
-    if (!gw_task_id(req, resp, "id", &task_id) || !gw_body(req, resp, false, &body))
+    if (!gw_task_request(req, resp, ctx, "id", &gw, &keeper_id, address, &task_id, &body))
         return 0;
     json_t *result = json_object_get(body, "result");
     const char *sig_hex = json_string_value(json_object_get(body, "signature"));
@@ -711,13 +719,11 @@ int tgx_api_keeper_gw_result(struct tgx_http_req *req, struct tgx_http_resp *res
 
 int tgx_api_keeper_gw_fail(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
 {
-    struct tgx_keeper_gw *gw = gw_of(ctx, resp);
+    struct tgx_keeper_gw *gw;
     int64_t keeper_id, task_id, epoch;
     char address[43];
     json_t *body;
-    if (gw == NULL || !gw_authenticate(gw, req, resp, &keeper_id, address))
-        return 0;
-    if (!gw_task_id(req, resp, "id", &task_id) || !gw_body(req, resp, false, &body))
+    if (!gw_task_request(req, resp, ctx, "id", &gw, &keeper_id, address, &task_id, &body))
         return 0;
     json_t *error = json_object_get(body, "error");
     json_t *permanent = json_object_get(body, "permanent");
@@ -776,13 +782,11 @@ int tgx_api_keeper_gw_attestations(struct tgx_http_req *req, struct tgx_http_res
 
 int tgx_api_keeper_gw_attest(struct tgx_http_req *req, struct tgx_http_resp *resp, void *ctx)
 {
-    struct tgx_keeper_gw *gw = gw_of(ctx, resp);
+    struct tgx_keeper_gw *gw;
     int64_t keeper_id, task_id, epoch;
     char address[43];
     json_t *body;
-    if (gw == NULL || !gw_authenticate(gw, req, resp, &keeper_id, address))
-        return 0;
-    if (!gw_task_id(req, resp, "task_id", &task_id) || !gw_body(req, resp, false, &body))
+    if (!gw_task_request(req, resp, ctx, "task_id", &gw, &keeper_id, address, &task_id, &body))
         return 0;
     json_t *verdict = json_object_get(body, "verdict");
     json_t *reason = json_object_get(body, "reason");
