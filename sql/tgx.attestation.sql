@@ -146,7 +146,7 @@ AS $$
 --   The accounting of tasks that were just decided (succeeded or rejected; the caller has
 --   locked and updated them: tgx._task_decide, or tgx._task_results when nobody can attest):
 --   * open attestations left unanswered become superseded;
---   * succeeded: jobs.last_executed_at (execution_timestamp or now), job_cost_actual
+--   * succeeded: jobs.last_executed_at (execution_timestamp, else finished_at), job_cost_actual
 --     += task_opx_cost, consecutive_failures = 0; users.total_tasks + 1, user_points +=
 --     cost; linked jobs: when the job's link_job_id names a job whose status is pending,
 --     a task of that job is created, pending and due now (a follower fires only when its
@@ -194,7 +194,7 @@ BEGIN
                SET last_executed_at = greatest(j.last_executed_at, s.executed_at),
                    job_cost_actual = j.job_cost_actual + s.cost,
                    consecutive_failures = 0
-              FROM (SELECT t.job_id, max(coalesce(t.execution_timestamp, i_now)) AS executed_at,
+              FROM (SELECT t.job_id, max(coalesce(t.execution_timestamp, t.finished_at, i_now)) AS executed_at,
                            sum(greatest(t.task_opx_cost, 0)) AS cost
                       FROM tgx.tasks t
                      WHERE t.task_id = ANY (i_done) AND t.state::text = 'succeeded'

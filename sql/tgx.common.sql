@@ -30,7 +30,10 @@ INSERT INTO tgx.settings (name, value, value_type, description) VALUES
     ('keeper_offline_alert', '10 minutes', 'interval', 'A keeper offline this long raises a keeper_offline alert'),
     ('attesters', '3', 'int', 'How many attesters are chosen for a task result (fewer when fewer keepers are online)'),
     ('attestation_timeout', '60 seconds', 'interval', 'How long an attester has to answer'),
-    ('job_failing_alert', '3', 'int', 'Consecutive dead tasks of one job that raise a job_failing alert')
+    ('job_failing_alert', '3', 'int', 'Consecutive dead tasks of one job that raise a job_failing alert'),
+    ('settle_interval', '200 milliseconds', 'interval',
+     'Longest wait of the monitor role between two tgx.settle_tasks() calls: how late the accounting of an accepted '
+     'result (job cost, user and keeper points, linked follower jobs) may be')
 ON CONFLICT (name) DO NOTHING;
 
 CREATE OR REPLACE FUNCTION tgx.setting(i_name text)

@@ -3,7 +3,7 @@
 --
 -- Lock order of the whole queue family (every function takes the rows it changes in
 -- this order, so two calls never wait on each other in a cycle):
---   tasks -> keeper_load -> attestations -> task_attempts -> jobs -> users -> alerts
+--   tasks -> attestations -> task_attempts -> task_settlements -> jobs -> users -> alerts
 --   -> keepers -> keeper_stats
 -- Rows of one table are locked in key order.  Keeper rows are therefore changed once, at
 -- the end of a call, by tgx._keeper_record(): the task helpers return tgx._keeper_event
@@ -125,85 +125,14 @@ COMMENT ON FUNCTION tgx.keeper_checkin(bigint, text, bigint, timestamptz) IS
 -- Load: tasks assigned to or running on each keeper
 ------------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION tgx._tasks_keeper_load()
-RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
--- Function: tgx._tasks_keeper_load()  (AFTER INSERT / UPDATE / DELETE ... FOR EACH STATEMENT on tgx.tasks)
---   Keeps tgx.keeper_load.active = the number of tasks assigned to or running on each
---   keeper, whoever changes tgx.tasks (queue, steering, a DBA): one upsert per statement
---   with the net change per keeper (nothing when the statement does not change a load,
---   e.g. assigned -> running), rows locked in keeper_id order.
--- @plpgsql_check_options: oldtable = old_rows, newtable = new_rows
--- Returns: NULL.
--- Tables: tgx.keeper_load (insert or update).
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO tgx.keeper_load AS l (keeper_id, active)
-        SELECT n.keeper_id, count(*)::integer
-          FROM new_rows n
-         WHERE n.state IN ('assigned', 'running') AND n.keeper_id IS NOT NULL
-         GROUP BY n.keeper_id
-         ORDER BY n.keeper_id
-        ON CONFLICT (keeper_id) DO UPDATE SET active = l.active + EXCLUDED.active;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO tgx.keeper_load AS l (keeper_id, active)
-        SELECT o.keeper_id, -count(*)::integer
-          FROM old_rows o
-         WHERE o.state IN ('assigned', 'running') AND o.keeper_id IS NOT NULL
-         GROUP BY o.keeper_id
-         ORDER BY o.keeper_id
-        ON CONFLICT (keeper_id) DO UPDATE SET active = l.active + EXCLUDED.active;
-    ELSE
-        INSERT INTO tgx.keeper_load AS l (keeper_id, active)
-        SELECT d.keeper_id, sum(d.delta)::integer
-          FROM (SELECT o.keeper_id, -1 AS delta FROM old_rows o
-                 WHERE o.state IN ('assigned', 'running') AND o.keeper_id IS NOT NULL
-                UNION ALL
-                SELECT n.keeper_id, 1 FROM new_rows n
-                 WHERE n.state IN ('assigned', 'running') AND n.keeper_id IS NOT NULL) d
-         GROUP BY d.keeper_id
-        HAVING sum(d.delta) <> 0
-         ORDER BY d.keeper_id
-        ON CONFLICT (keeper_id) DO UPDATE SET active = l.active + EXCLUDED.active;
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION tgx._tasks_keeper_load() IS
-    'Trigger of tgx.tasks (per statement): keeps tgx.keeper_load.active, the tasks assigned to or running on each keeper';
-
-CREATE OR REPLACE TRIGGER tasks_keeper_load_insert
-    AFTER INSERT ON tgx.tasks REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tgx._tasks_keeper_load();
-CREATE OR REPLACE TRIGGER tasks_keeper_load_update
-    AFTER UPDATE ON tgx.tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tgx._tasks_keeper_load();
-CREATE OR REPLACE TRIGGER tasks_keeper_load_delete
-    AFTER DELETE ON tgx.tasks REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tgx._tasks_keeper_load();
-
-CREATE OR REPLACE FUNCTION tgx._keeper_load_lock(i_task_ids bigint[])
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
--- Function: tgx._keeper_load_lock(task_ids)
---   Locks, in keeper_id order, the tgx.keeper_load rows of the keepers holding the given
---   tasks.  A call that changes tasks of several keepers in more than one statement takes
---   them first, so the per-statement trigger updates cannot deadlock with another call.
--- Tables: tgx.keeper_load (row locks).
-BEGIN
-    PERFORM 1
-       FROM tgx.keeper_load l
-      WHERE l.keeper_id IN (SELECT t.keeper_id FROM tgx.tasks t WHERE t.task_id = ANY (i_task_ids))
-      ORDER BY l.keeper_id
-        FOR UPDATE;
-END
-$$;
-COMMENT ON FUNCTION tgx._keeper_load_lock(bigint[]) IS
-    'Internal: locks the tgx.keeper_load rows of the keepers holding the given tasks, in key order';
+CREATE OR REPLACE VIEW tgx.keeper_load AS
+SELECT k.keeper_id,
+       (SELECT count(*)::integer FROM tgx.tasks t
+         WHERE t.keeper_id = k.keeper_id AND t.state IN ('assigned', 'running')) AS active
+  FROM tgx.keepers k;
+COMMENT ON VIEW tgx.keeper_load IS
+    'Per keeper: how many tasks are assigned to or running on it (its load against keepers.capacity), counted from '
+    'tgx.tasks through the partial index tasks_keeper_active; tgx.dispatch_tasks counts the same way';
 
 ------------------------------------------------------------------------------
 -- Scoring
@@ -217,7 +146,8 @@ AS $$
 -- Function: tgx._keeper_scores(keeper_ids, now)
 --   The scoring inputs of the given keepers (all keepers when keeper_ids is NULL),
 --   computed once for a whole dispatch call:
---     active          tasks assigned to or running on the keeper (tgx.keeper_load)
+--     active          tasks assigned to or running on the keeper, counted through the
+--                     partial index tasks_keeper_active (as the view tgx.keeper_load)
 --     performance     (ok + 1) / (ok + failed + 2) over its decayed attempt outcomes
 --                     (tgx.keeper_stats): a new keeper starts at the neutral 0.5
 --     reputation      (agree + 1) / (agree + disagree + 2): how often its results and its
@@ -226,7 +156,7 @@ AS $$
 --                     share of its recent good results that were of definition d
 --   Counters decay with the half-life in setting keeper_stats_half_life.
 -- Returns: one tgx._keeper_score row per keeper.
--- Tables: reads tgx.keepers, tgx.keeper_load, tgx.keeper_stats.
+-- Tables: reads tgx.keepers, tgx.tasks, tgx.keeper_stats.
 DECLARE
     v_half_life float8;
 BEGIN
@@ -260,7 +190,8 @@ BEGIN
            ARRAY(SELECT (coalesce(st.ok_by_def[d.d], 0) + 1) / (coalesce(st.ok, 0) + 7)
                    FROM generate_series(1, 7) AS d(d) ORDER BY d.d)
       FROM tgx.keepers k
-      LEFT JOIN tgx.keeper_load ld ON ld.keeper_id = k.keeper_id
+      CROSS JOIN LATERAL (SELECT count(*)::integer AS active FROM tgx.tasks t
+                           WHERE t.keeper_id = k.keeper_id AND t.state IN ('assigned', 'running')) ld
       LEFT JOIN st ON st.keeper_id = k.keeper_id
      WHERE i_keeper_ids IS NULL OR k.keeper_id = ANY (i_keeper_ids);
 END
@@ -297,7 +228,7 @@ AS $$
 -- Returns: one row per keeper; eligible = online, whitelisted and not draining;
 --   base_score = 0.4 performance + 0.3 load + 0.2 reputation (dispatch adds
 --   0.1 specialization[task_definition_id] and lowers load as it fills the keeper).
--- Tables: reads tgx.keepers, tgx.keeper_load, tgx.keeper_stats.
+-- Tables: reads tgx.keepers, tgx.tasks, tgx.keeper_stats.
 SELECT s.keeper_id, s.eligible, s.active, s.capacity, s.performance,
        greatest(0, 1 - s.active::float8 / s.capacity),
        s.reputation, s.specialization,
@@ -444,7 +375,6 @@ BEGIN
                AND (NOT k.online OR k.keeper_id = ANY (v_silent))
              ORDER BY t.task_id
                FOR UPDATE OF t SKIP LOCKED) c;
-    PERFORM tgx._keeper_load_lock(coalesce(v_assigned, '{}') || coalesce(v_running, '{}'));
     IF v_assigned IS NOT NULL THEN
         v_events := v_events || tgx._task_requeue(v_assigned, 'keeper_offline', false, i_now);
     END IF;

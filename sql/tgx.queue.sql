@@ -9,7 +9,9 @@
 --   running  -> attesting                 tgx._task_results (submit_result, submit_results)
 --   running  -> succeeded                 tgx._task_results when nobody can attest (attesters
 --                                         = 0 or no peer online): one update instead of
---                                         attesting followed by the verdict none_available
+--                                         attesting followed by the verdict none_available;
+--                                         its accounting follows in tgx.settle_tasks
+--                                         (tgx.task_settlements)
 --   running  -> scheduled (retry) / dead  tgx._task_fail (fail_task, lease expiry, keeper offline)
 --   attesting -> succeeded / rejected     tgx._task_decide (tgx.attestation.sql)
 -- Every helper changes only tasks in the state it expects, so terminal tasks (succeeded,
@@ -53,7 +55,7 @@ AS $$
 --   index tasks_due) and assigns each to the best eligible keeper: online,
 --   whitelisted, not draining, not in the task's excluded_keepers, serving the job's
 --   target_chain_id (keepers.chain_ids empty = every chain), with spare capacity
---   (capacity - tasks assigned or running, read from tgx.keeper_load).
+--   (capacity - tasks assigned or running, counted as tgx.keeper_load does).
 --   Each eligible keeper is locked for the call with a transaction advisory lock
 --   (class 1952937985), taken in keeper_id order and waited for, so concurrent
 --   dispatchers never overfill a keeper: a second dispatcher waits until the first
@@ -76,7 +78,7 @@ AS $$
 --   i_batch  at most this many tasks (1..10000)
 -- Returns: the number of tasks assigned (0 when no keeper is eligible).
 -- Raises: 22023 for a batch out of range.
--- Tables: tgx.tasks, tgx.task_attempts (and tgx.keeper_load through the trigger); reads
+-- Tables: tgx.tasks, tgx.task_attempts; reads
 --   tgx.keepers, tgx.keeper_stats, tgx.jobs.
 -- Notifies: tgx_assigned (payload keeper_id, once per keeper), tgx_task_changed.
 DECLARE
@@ -253,46 +255,35 @@ AS $$
 -- Raises: P0002 for an unknown keeper; 22023 for a limit out of range.
 -- Tables: tgx.tasks, tgx.task_attempts; reads tgx.jobs, tgx.custom_scripts.
 -- Notifies: tgx_task_changed.
-DECLARE
-    v_ids bigint[];
-    v_attempts integer[];
 BEGIN
     IF i_limit IS NULL OR i_limit < 1 OR i_limit > 1000 THEN
         RAISE EXCEPTION 'invalid limit %', i_limit
             USING ERRCODE = '22023', DETAIL = 'The limit must be between 1 and 1000.';
     END IF;
 
-    -- the claim also reads each task's attempt number, so that the attempt rows are
-    -- updated by primary key (task_id, attempt) below, whatever the statistics say
-    SELECT array_agg(c.task_id ORDER BY c.task_id), array_agg(c.attempt ORDER BY c.task_id) INTO v_ids, v_attempts
-      FROM (SELECT t.task_id, t.attempt FROM tgx.tasks t
-             WHERE t.state = 'assigned' AND t.keeper_id = i_keeper_id
-             ORDER BY t.keeper_id, t.task_id
-             LIMIT i_limit
-               FOR UPDATE SKIP LOCKED) c;
-    IF v_ids IS NULL THEN
-        -- nothing to take: an unknown keeper is an error (a known one simply has no work)
-        PERFORM 1 FROM tgx.keepers k WHERE k.keeper_id = i_keeper_id;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'keeper % does not exist', i_keeper_id USING ERRCODE = 'P0002';
-        END IF;
-        RETURN;
-    END IF;
-
-    UPDATE tgx.task_attempts ta SET started_at = i_now
-      FROM unnest(v_ids, v_attempts) AS x(task_id, attempt)
-     WHERE ta.task_id = x.task_id AND ta.attempt = x.attempt AND ta.task_id = ANY (v_ids);
-
-    -- the custom script by a lateral probe of its primary key: a plain join may be planned
-    -- as a scan of the whole table per task when it was (nearly) empty at planning
+    -- One statement: the claim, the tasks, their attempts (by primary key: the claim reads
+    -- each task's attempt number) and what to execute.  The custom script by a lateral probe
+    -- of its primary key: a plain join may be planned as a scan of the whole table per task
+    -- when it was (nearly) empty at planning.
     RETURN QUERY
-    WITH u AS (
+    WITH c AS (
+        SELECT t.task_id FROM tgx.tasks t
+         WHERE t.state = 'assigned' AND t.keeper_id = i_keeper_id
+         ORDER BY t.keeper_id, t.task_id
+         LIMIT i_limit
+           FOR UPDATE SKIP LOCKED
+    ), u AS (
         UPDATE tgx.tasks t
            SET state = 'running', started_at = i_now,
                lease_until = i_now + (SELECT s.value::interval FROM tgx.settings s WHERE s.name = 'lease_duration'),
                updated_at = i_now
-         WHERE t.task_id = ANY (v_ids) AND t.state::text = 'assigned' AND t.keeper_id = i_keeper_id
+          FROM c
+         WHERE t.task_id = c.task_id
         RETURNING t.*
+    ), a AS (
+        UPDATE tgx.task_attempts ta SET started_at = i_now
+          FROM u
+         WHERE ta.task_id = u.task_id AND ta.attempt = u.attempt
     )
     SELECT u.task_id, j.job_id::numeric, u.keeper_id, u.lease_epoch, u.lease_until, u.attempt,
            u.task_definition_id, j.target_chain_id, j.target_contract_address::text, j.target_function,
@@ -304,6 +295,13 @@ BEGIN
                           WHERE x.job_id = u.job_id
                           LIMIT 1) cs ON true   -- LIMIT: kept a subquery, so probed by key per task
      ORDER BY u.task_id;
+    IF NOT FOUND THEN
+        -- nothing to take: an unknown keeper is an error (a known one simply has no work)
+        PERFORM 1 FROM tgx.keepers k WHERE k.keeper_id = i_keeper_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'keeper % does not exist', i_keeper_id USING ERRCODE = 'P0002';
+        END IF;
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION tgx.keeper_take(bigint, integer, timestamptz) IS
@@ -379,38 +377,40 @@ AS $$
 -- Function: tgx._task_results(keeper_id, results, now)
 --   The one implementation of "a keeper reports results" (running -> attesting, or
 --   straight to succeeded when nobody can attest: setting attesters = 0 or no other
---   keeper online, whitelisted and not draining; the task then ends exactly as through
---   attesting and the verdict none_available, with tgx._task_settle's accounting).
+--   keeper online, whitelisted and not draining).
 --   Each entry {"task_id", "lease_epoch", "result"} is applied only when the task is running on
 --   i_keeper_id under exactly that lease_epoch (the fencing rule); other entries are
 --   refused and change nothing.  From the result object: execution_tx_hash,
 --   execution_timestamp (unix seconds or a timestamp string), gas_used, task_opx_cost
---   (cost in ETH), converted_arguments, proof_of_task are copied into the task.  The
---   attempt is closed with outcome result, the keeper's ok counter grows, attesters are
---   chosen (tgx._attest_fill) and the task is settled if nobody can attest
---   (tgx._attest_tally).  Duplicate task ids: the first entry counts.
+--   (cost in ETH), converted_arguments, proof_of_task are copied into the task, and the
+--   attempt is closed with outcome result.
+--   * Nobody can attest: the task ends at once exactly as through attesting and the
+--     verdict none_available (succeeded, accepted, no attesters), and its accounting (the
+--     job, user and linked-job part of tgx._task_settle, and the performer's ok counter,
+--     points and executed count) is queued in tgx.task_settlements for tgx.settle_tasks().
+--     Task, attempt and settlement are written by one statement.
+--   * Otherwise: attesting; the keeper's ok counter grows, attesters are chosen
+--     (tgx._attest_fill) and the task is settled at once if nobody can be asked
+--     (tgx._attest_tally).
+--   Duplicate task ids: the first entry counts.  Several tasks are locked in task_id order
+--   first, so two calls never deadlock.
 -- Returns: one row per distinct task id: whether it was applied, and the task's state,
 --   holder and epoch after the call (NULL state: no such task).
--- Raises: 22023 for a malformed entry (message names the field); P0002 unknown keeper.
--- Tables: tgx.tasks, tgx.task_attempts, tgx.attestations, and through the helpers
---   tgx.jobs, tgx.users, tgx.keepers, tgx.keeper_stats.
+-- Raises: 22023 for a malformed entry (message names the field); P0002 unknown keeper
+--   (when no entry was applied).
+-- Tables: tgx.tasks, tgx.task_attempts, tgx.task_settlements, tgx.attestations, and
+--   through the helpers tgx.jobs, tgx.users, tgx.keepers, tgx.keeper_stats.
 DECLARE
     v_bad record;
     v_req_ids bigint[];
     v_req_epochs bigint[];
     v_ids bigint[];
-    v_attempts integer[];
     v_timeout interval;
     v_direct boolean;
-    v_jobs numeric[];
-    v_events tgx._keeper_event[] := '{}'::tgx._keeper_event[];
+    v_events tgx._keeper_event[];
 BEGIN
     IF i_results IS NULL OR jsonb_typeof(i_results) <> 'array' THEN
         RAISE EXCEPTION 'results must be a JSON array' USING ERRCODE = '22023';
-    END IF;
-    PERFORM 1 FROM tgx.keepers k WHERE k.keeper_id = i_keeper_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'keeper % does not exist', i_keeper_id USING ERRCODE = 'P0002';
     END IF;
 
     SELECT e.n, coalesce(e.v->>'task_id', '#' || e.n) AS task, p.problem INTO v_bad
@@ -446,44 +446,43 @@ BEGIN
         RAISE EXCEPTION 'invalid result for task %: %', v_bad.task, v_bad.problem
             USING ERRCODE = '22023', DETAIL = format('Entry %s of the results is malformed.', v_bad.n);
     END IF;
-    BEGIN   -- timestamp strings: parse them now, so a bad one is a 22023 and not a half-applied call
-        PERFORM CASE jsonb_typeof(e.v->'result'->'execution_timestamp')
-                    WHEN 'string' THEN (e.v->'result'->>'execution_timestamp')::timestamptz
-                    WHEN 'number' THEN to_timestamp((e.v->'result'->>'execution_timestamp')::float8)
-                END
-           FROM jsonb_array_elements(i_results) AS e(v)
-          WHERE jsonb_typeof(e.v->'result'->'execution_timestamp') IN ('string', 'number');
-    EXCEPTION WHEN data_exception THEN
-        RAISE EXCEPTION 'invalid result: result.execution_timestamp is not a valid timestamp'
-            USING ERRCODE = '22023', DETAIL = SQLERRM;
-    END;
-
-    -- the distinct task ids (first entry wins) and their quoted epochs
-    SELECT array_agg(r.task_id ORDER BY r.task_id), array_agg(r.lease_epoch ORDER BY r.task_id)
-      INTO v_req_ids, v_req_epochs
-      FROM (SELECT DISTINCT ON ((e.v->>'task_id')::bigint)
-                   (e.v->>'task_id')::bigint AS task_id, (e.v->>'lease_epoch')::bigint AS lease_epoch
-              FROM jsonb_array_elements(i_results) WITH ORDINALITY AS e(v, n)
-             ORDER BY (e.v->>'task_id')::bigint, e.n) r;
-    IF v_req_ids IS NULL THEN
-        RETURN;
+    IF i_results @? '$[*].result.execution_timestamp' THEN
+        BEGIN   -- timestamp strings: parse them now, so a bad one is a 22023 and not a half-applied call
+            PERFORM CASE jsonb_typeof(e.v->'result'->'execution_timestamp')
+                        WHEN 'string' THEN (e.v->'result'->>'execution_timestamp')::timestamptz
+                        WHEN 'number' THEN to_timestamp((e.v->'result'->>'execution_timestamp')::float8)
+                    END
+               FROM jsonb_array_elements(i_results) AS e(v)
+              WHERE jsonb_typeof(e.v->'result'->'execution_timestamp') IN ('string', 'number');
+        EXCEPTION WHEN data_exception THEN
+            RAISE EXCEPTION 'invalid result: result.execution_timestamp is not a valid timestamp'
+                USING ERRCODE = '22023', DETAIL = SQLERRM;
+        END;
     END IF;
 
-    -- fence and lock: running on this keeper under exactly the quoted epoch
-    SELECT array_agg(x.task_id ORDER BY x.task_id), array_agg(x.attempt ORDER BY x.task_id) INTO v_ids, v_attempts
-      FROM (SELECT t.task_id, t.attempt
-              FROM tgx.tasks t
-             WHERE t.task_id = ANY (v_req_ids)
-               AND t.state::text = 'running' AND t.keeper_id = i_keeper_id
-               AND t.lease_epoch = v_req_epochs[array_position(v_req_ids, t.task_id)]
-             ORDER BY t.task_id
-               FOR UPDATE) x;
+    -- the distinct task ids (first entry wins) and their quoted epochs: one entry needs no
+    -- query; several are locked in key order before the update (which checks the fence)
+    IF jsonb_array_length(i_results) = 1 THEN
+        v_req_ids := ARRAY[(i_results->0->>'task_id')::bigint];
+        v_req_epochs := ARRAY[(i_results->0->>'lease_epoch')::bigint];
+    ELSE
+        SELECT array_agg(r.task_id ORDER BY r.task_id), array_agg(r.lease_epoch ORDER BY r.task_id)
+          INTO v_req_ids, v_req_epochs
+          FROM (SELECT DISTINCT ON ((e.v->>'task_id')::bigint)
+                       (e.v->>'task_id')::bigint AS task_id, (e.v->>'lease_epoch')::bigint AS lease_epoch
+                  FROM jsonb_array_elements(i_results) WITH ORDINALITY AS e(v, n)
+                 ORDER BY (e.v->>'task_id')::bigint, e.n) r;
+        PERFORM 1 FROM tgx.tasks t
+          WHERE t.task_id = ANY (v_req_ids) AND t.state::text = 'running' AND t.keeper_id = i_keeper_id
+          ORDER BY t.task_id
+            FOR UPDATE;
+    END IF;
 
-    IF v_ids IS NOT NULL THEN
+    IF v_req_ids IS NOT NULL THEN
         -- Nobody to attest (setting attesters = 0, or no other keeper online, whitelisted and
         -- not draining): tgx._attest_fill would ask nobody and tgx._attest_tally would accept
-        -- the result at once (none_available).  Then the one update below goes straight from
-        -- running to succeeded and leaves the task exactly as those two steps would.
+        -- the result at once (none_available).  Then the update goes straight from running to
+        -- succeeded and leaves the task exactly as those two steps would.
         SELECT max(s.value) FILTER (WHERE s.name = 'attestation_timeout')::interval,
                max(s.value) FILTER (WHERE s.name = 'attesters')::integer <= 0
                OR NOT EXISTS (SELECT 1 FROM tgx.keepers k
@@ -510,7 +509,7 @@ BEGIN
                         THEN ARRAY(SELECT jsonb_array_elements_text(r.result->'converted_arguments')) END AS converted,
                    r.result->>'proof_of_task' AS proof
               FROM r
-             WHERE r.task_id = ANY (v_ids)
+             WHERE r.task_id = ANY (v_req_ids)
         ), u AS (
             UPDATE tgx.tasks t
                SET state = CASE WHEN v_direct THEN 'succeeded'::tgx.task_state ELSE 'attesting'::tgx.task_state END,
@@ -531,30 +530,46 @@ BEGIN
                    task_attester_ids = CASE WHEN v_direct THEN '{}'::bigint[] ELSE t.task_attester_ids END,
                    updated_at = i_now
               FROM f
-             WHERE t.task_id = f.task_id AND t.task_id = ANY (v_ids)
-            RETURNING t.task_id, t.task_definition_id, t.job_id, t.task_opx_cost
+             WHERE t.task_id = f.task_id AND t.task_id = ANY (v_req_ids)
+               AND t.state::text = 'running' AND t.keeper_id = i_keeper_id
+               AND t.lease_epoch = v_req_epochs[array_position(v_req_ids, t.task_id)]
+            RETURNING t.task_id, t.attempt, t.task_definition_id
+        ), a AS (   -- the attempts, by primary key
+            UPDATE tgx.task_attempts ta
+               SET ended_at = i_now, outcome = 'result', error = NULL
+              FROM u
+             WHERE ta.task_id = u.task_id AND ta.attempt = u.attempt
+        ), q AS (   -- accepted at once: the accounting, for tgx.settle_tasks()
+            INSERT INTO tgx.task_settlements (task_id, attempt, keeper_id, enqueued_at)
+            SELECT u.task_id, u.attempt, i_keeper_id, i_now FROM u WHERE v_direct
         )
-        -- the keeper's ok counter; accepted at once, also the performer's points and executed
-        -- count (what tgx._task_settle would return for it)
-        SELECT array_agg(ROW(i_keeper_id, u.task_definition_id, 1, 0, 0, 0,
-                             CASE WHEN v_direct THEN greatest(u.task_opx_cost, 0) ELSE 0 END,
-                             CASE WHEN v_direct THEN 1 ELSE 0 END, 0)::tgx._keeper_event),
-               array_agg(DISTINCT u.job_id::numeric)
-          INTO v_events, v_jobs
+        SELECT array_agg(u.task_id ORDER BY u.task_id),
+               array_agg(ROW(i_keeper_id, u.task_definition_id, 1, 0, 0, 0, 0, 0, 0)::tgx._keeper_event)
+          INTO v_ids, v_events
           FROM u;
-        -- the attempts, by primary key (the fence read each task's attempt number)
-        UPDATE tgx.task_attempts ta
-           SET ended_at = i_now, outcome = 'result', error = NULL
-          FROM unnest(v_ids, v_attempts) AS x(task_id, attempt)
-         WHERE ta.task_id = x.task_id AND ta.attempt = x.attempt AND ta.task_id = ANY (v_ids);
+    END IF;
 
-        IF v_direct THEN
-            PERFORM tgx._task_settle(v_ids, v_jobs, i_now, false);
-        ELSE
-            PERFORM tgx._attest_fill(v_ids, '{}', i_now);
-            v_events := v_events || tgx._attest_tally(v_ids, i_now);
+    IF v_ids IS NULL THEN
+        -- nothing applied: an unknown keeper is an error
+        PERFORM 1 FROM tgx.keepers k WHERE k.keeper_id = i_keeper_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'keeper % does not exist', i_keeper_id USING ERRCODE = 'P0002';
         END IF;
-        PERFORM tgx._keeper_record(v_events, i_now);
+    ELSIF v_direct THEN
+        IF cardinality(v_req_ids) = 1 THEN   -- the one task: its state is known
+            o_task_id := v_req_ids[1];
+            o_lease_epoch := v_req_epochs[1];
+            o_applied := true;
+            o_state := 'succeeded';
+            o_holder := i_keeper_id;
+            o_epoch := v_req_epochs[1];
+            RETURN NEXT;
+            RETURN;
+        END IF;
+    ELSE
+        -- attesting: the keeper's ok counter, the attesters, and the verdict if none can be asked
+        PERFORM tgx._attest_fill(v_ids, '{}', i_now);
+        PERFORM tgx._keeper_record(v_events || tgx._attest_tally(v_ids, i_now), i_now);
     END IF;
 
     RETURN QUERY
@@ -566,7 +581,8 @@ END
 $$;
 COMMENT ON FUNCTION tgx._task_results(bigint, jsonb, timestamptz) IS
     'Internal: the set-based core of tgx.submit_result and tgx.submit_results: fences, copies result fields, closes '
-    'the attempt, chooses attesters or accepts at once; returns per task whether it was applied';
+    'the attempt, chooses attesters or accepts at once (its accounting queued for tgx.settle_tasks); returns per '
+    'task whether it was applied';
 
 CREATE OR REPLACE FUNCTION tgx.submit_results(
     i_keeper_id bigint,
@@ -644,6 +660,98 @@ COMMENT ON FUNCTION tgx.submit_result(bigint, bigint, bigint, jsonb, timestamptz
     'returns the new state';
 
 ------------------------------------------------------------------------------
+-- Settlement: the accounting of results accepted with nobody to attest
+------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION tgx._settle(i_task_ids bigint[], i_now timestamptz)
+RETURNS tgx._keeper_event[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET jit = off
+SET plan_cache_mode = force_generic_plan
+AS $$
+-- Function: tgx._settle(task_ids, now)
+--   The accounting of results that tgx._task_results accepted at once (the caller has
+--   deleted their tgx.task_settlements rows): the job, user and linked-job part of
+--   tgx._task_settle, and the performer's keeper event (ok counter, points rewards_booster
+--   * cost, executed count), as the attesting path would have recorded them.
+-- Returns: the keeper events, for tgx._keeper_record (the caller applies them last).
+-- Tables: through tgx._task_settle tgx.jobs, tgx.users, tgx.tasks (linked follower tasks).
+DECLARE
+    v_jobs numeric[];
+    v_events tgx._keeper_event[];
+BEGIN
+    SELECT array_agg(DISTINCT t.job_id::numeric) FILTER (WHERE t.state::text = 'succeeded'),
+           array_agg(ROW(t.task_performer_id, t.task_definition_id, 1, 0, 0, 0, greatest(t.task_opx_cost, 0), 1,
+                         0)::tgx._keeper_event)
+      INTO v_jobs, v_events
+      FROM tgx.tasks t
+     WHERE t.task_id = ANY (i_task_ids) AND t.task_performer_id IS NOT NULL;
+    PERFORM tgx._task_settle(i_task_ids, v_jobs, i_now, false);
+    RETURN coalesce(v_events, '{}'::tgx._keeper_event[]);
+END
+$$;
+COMMENT ON FUNCTION tgx._settle(bigint[], timestamptz) IS
+    'Internal: accounting of results accepted at once (job, user, linked jobs via tgx._task_settle); returns the '
+    'performers'' keeper events';
+
+CREATE OR REPLACE FUNCTION tgx.settle_tasks(
+    i_batch integer DEFAULT 100,
+    i_now timestamptz DEFAULT clock_timestamp())
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET jit = off
+SET plan_cache_mode = force_generic_plan
+AS $$
+-- Function: tgx.settle_tasks(batch, now)
+--   The monitor role's settling step: claims up to i_batch rows of tgx.task_settlements
+--   (oldest task first, SKIP LOCKED, so several callers share the work) and applies the
+--   accounting of those accepted results in one pass, a few set-based statements for the
+--   whole batch: jobs.last_executed_at, job_cost_actual, consecutive_failures = 0;
+--   users.total_tasks, user_points; linked follower jobs (a task, pending and due now);
+--   the performers' points, executed counts and ok counters.  The rows are deleted in
+--   the same transaction: each result is accounted for exactly once.  A job's pending
+--   rows are also applied before a dead task is counted against it (tgx._task_fail).
+-- Parameters:
+--   i_batch  at most this many results (1..10000)
+-- Returns: how many results were settled (0: nothing is waiting).
+-- Raises: 22023 for a batch out of range.
+-- Tables: tgx.task_settlements (delete), then as tgx._settle and tgx._keeper_record.
+-- Notifies: tgx_dispatch when linked follower tasks were created.
+DECLARE
+    v_ids bigint[];
+BEGIN
+    IF i_batch IS NULL OR i_batch < 1 OR i_batch > 10000 THEN
+        RAISE EXCEPTION 'invalid batch %', i_batch
+            USING ERRCODE = '22023', DETAIL = 'The batch must be between 1 and 10000.';
+    END IF;
+    WITH c AS (
+        SELECT s.task_id FROM tgx.task_settlements s
+         ORDER BY s.task_id
+         LIMIT i_batch
+           FOR UPDATE SKIP LOCKED
+    ), d AS (
+        DELETE FROM tgx.task_settlements s USING c WHERE s.task_id = c.task_id
+        RETURNING s.task_id
+    )
+    SELECT array_agg(d.task_id ORDER BY d.task_id) INTO v_ids FROM d;
+    IF v_ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM tgx._keeper_record(tgx._settle(v_ids, i_now), i_now);
+    RETURN cardinality(v_ids);
+END
+$$;
+COMMENT ON FUNCTION tgx.settle_tasks(integer, timestamptz) IS
+    'Monitor step: applies the accounting of up to i_batch results accepted with nobody to attest (job cost and last '
+    'run, user points and count, linked follower jobs, performer points and counters), SKIP LOCKED; returns how many';
+
+------------------------------------------------------------------------------
 -- Failures, retries, lease expiry
 ------------------------------------------------------------------------------
 
@@ -715,10 +823,13 @@ AS $$
 --     reaches setting job_failing_alert;
 --   * otherwise: scheduled, due_at = now + retry_backoff_base * 2^(used - 1) capped at
 --     retry_backoff_cap (1 s, 2 s, 4 s ...), the failing keeper joins excluded_keepers.
---   task_error = i_error; the attempt is closed with the outcome and error.
+--   task_error = i_error; the attempt is closed with the outcome and error.  Before a
+--   dead task is counted against its job, the job's results still in
+--   tgx.task_settlements are settled (tgx._settle), so the count follows the real order.
 -- Returns: keeper events (failed, except for a permanent failure, which is the job's
---   fault, not the keeper's), for tgx._keeper_record.
--- Tables: tgx.tasks, tgx.task_attempts, tgx.jobs, tgx.alerts.
+--   fault, not the keeper's; and those of the results settled first), for
+--   tgx._keeper_record.
+-- Tables: tgx.tasks, tgx.task_attempts, tgx.task_settlements, tgx.jobs, tgx.alerts.
 -- Notifies: tgx_dispatch (retries), tgx_alert, tgx_task_changed.
 DECLARE
     v_base interval := tgx.setting_interval('retry_backoff_base');
@@ -726,6 +837,7 @@ DECLARE
     v_threshold integer := tgx.setting_int('job_failing_alert');
     v_events tgx._keeper_event[];
     v_dead bigint[];
+    v_settled bigint[];
     v_retried boolean;
     v_alerts integer;
 BEGIN
@@ -768,6 +880,19 @@ BEGIN
     END IF;
 
     IF v_dead IS NOT NULL THEN
+        -- the job's accepted results still waiting for tgx.settle_tasks() first: their reset
+        -- of consecutive_failures happened before this failure (a concurrent settle_tasks
+        -- holding some of them is waited for, and they are gone when it commits)
+        WITH s AS (
+            DELETE FROM tgx.task_settlements s
+             USING tgx.tasks t
+             WHERE t.task_id = s.task_id
+               AND t.job_id IN (SELECT x.job_id FROM tgx.tasks x WHERE x.task_id = ANY (v_dead))
+            RETURNING s.task_id)
+        SELECT array_agg(s.task_id ORDER BY s.task_id) INTO v_settled FROM s;
+        IF v_settled IS NOT NULL THEN
+            v_events := v_events || tgx._settle(v_settled, i_now);
+        END IF;
         PERFORM 1 FROM tgx.jobs j
           WHERE j.job_id IN (SELECT t.job_id FROM tgx.tasks t WHERE t.task_id = ANY (v_dead))
           ORDER BY j.job_id
@@ -905,7 +1030,6 @@ BEGIN
              ORDER BY t.lease_until
              LIMIT i_batch
                FOR UPDATE SKIP LOCKED) c;
-    PERFORM tgx._keeper_load_lock(coalesce(v_assigned, '{}') || coalesce(v_running, '{}'));
     IF v_assigned IS NOT NULL THEN
         v_events := v_events || tgx._task_requeue(v_assigned, 'ack_timeout', true, i_now);
     END IF;

@@ -3,11 +3,14 @@
  *
  * Over libpq with prepared statements, on the database tests/bench/run.sh migrated:
  *  1. tasks/s through the whole life cycle of the stored functions (fire_due_schedules ->
- *     dispatch_tasks -> keeper_take -> submit_result(s) -> succeeded, no attesters) with
- *     1, 2, 4, 8 connections: one task per keeper call (keeper_take(1), submit_result) with the
- *     roles' steps batched as tgxd's scheduler and dispatcher run them (fire_due_schedules and
- *     dispatch_tasks of up to a batch); every step one task per call (4 commits per task, for
- *     reference); and batched (every step a batch);
+ *     dispatch_tasks -> keeper_take -> submit_result(s) -> succeeded, no attesters ->
+ *     settle_tasks) with 1, 2, 4, 8 connections: one task per keeper call (keeper_take(1),
+ *     submit_result) with the roles' steps batched as tgxd's scheduler, dispatcher and monitor
+ *     run them (fire_due_schedules, dispatch_tasks and settle_tasks -- the monitor role's
+ *     settling of accepted results -- of up to a batch); every step one task per call (4 commits
+ *     per task, 5 with settle_tasks, for reference); and batched (every step a batch).  A task
+ *     counts as done when its result is accepted; a round's time includes settling every task
+ *     (the main connection settles what the workers left, before the round's clock stops);
  *  2. the raw ceiling under the same server settings: a one-table SKIP LOCKED queue
  *     (bench_raw), claim-and-delete one and a batch per transaction, and claim then complete
  *     in two statements;
@@ -48,6 +51,7 @@ enum {
     BENCH_IDLE_WAIT_MS = 50,      /* a life-cycle worker with nothing to do waits this long for a NOTIFY */
     BENCH_LAT_WAIT_MS = 3000,     /* a latency sample not taken after this is lost */
     BENCH_LAT_FALLBACK_MS = 1000, /* the waiters' timer: a missing NOTIFY shows up as ~this */
+    BENCH_SETTLE_TAIL = 1000,     /* settle_tasks batch of a life-cycle round's end */
 };
 
 /* ------------------------------------------------------------------------------------------
@@ -99,6 +103,8 @@ enum { COL_TAKE_TASK_ID, COL_TAKE_LEASE_EPOCH };
 static const char SQL_SUBMIT[] =
     "SELECT tgx.submit_result($1::bigint, $2::bigint, $3::bigint, $4::jsonb)::text";
 static const char SQL_SUBMIT_MANY[] = "SELECT tgx.submit_results($1::bigint, $2::jsonb)";
+/* The monitor role's step: settle up to $1 accepted results (their accounting); returns how many. */
+static const char SQL_SETTLE[] = "SELECT tgx.settle_tasks($1::integer)";
 
 /* The result every bench keeper reports: a successful execution. */
 static const char BENCH_RESULT_JSON[] =
@@ -163,6 +169,9 @@ static const char SQL_ROUND_CANCEL[] =
     "UPDATE tgx.tasks SET state = 'cancelled', finished_at = clock_timestamp(), updated_at = "
     "clock_timestamp()"
     " WHERE task_id > $1::bigint AND state NOT IN ('succeeded', 'rejected', 'dead', 'cancelled')";
+/* Settlements of the round's tasks left unsettled (SQL_SETTLE_LEFT) or dropped after a failure. */
+static const char SQL_SETTLE_LEFT[] = "SELECT count(*) FROM tgx.task_settlements WHERE task_id > $1::bigint";
+static const char SQL_SETTLE_DROP[] = "DELETE FROM tgx.task_settlements WHERE task_id > $1::bigint";
 static const char SQL_FUNCTION_EXISTS[] = "SELECT (to_regprocedure($1::text) IS NOT NULL)::integer";
 /* The seeded history: $1 finished tasks spread over jobs 1..$2 and ~one month, performed by $3. */
 static const char SQL_SEED_HISTORY[] =
@@ -195,6 +204,7 @@ enum bench_have {
     HAVE_REGISTER = 1u << 5,
     HAVE_CHECKIN = 1u << 6,
     HAVE_SET_SETTING = 1u << 7,
+    HAVE_SETTLE = 1u << 8, /* optional: without it, results are settled as they are accepted */
 };
 #define HAVE_LIFE_BASE (HAVE_FIRE | HAVE_DISPATCH | HAVE_TAKE | HAVE_REGISTER | HAVE_CHECKIN)
 
@@ -210,6 +220,7 @@ static const struct bench_function {
     {HAVE_REGISTER, "tgx.register_keeper(text,text,text,timestamptz)"},
     {HAVE_CHECKIN, "tgx.keeper_checkin(bigint,text,bigint,timestamptz)"},
     {HAVE_SET_SETTING, "tgx.set_setting(text,text,text)"},
+    {HAVE_SETTLE, "tgx.settle_tasks(integer,timestamptz)"},
 };
 
 /* Statements prepared on every worker connection (when the functions they call exist). */
@@ -229,6 +240,7 @@ static const struct bench_stmt {
     {"take", SQL_TAKE, HAVE_TAKE},
     {"submit", SQL_SUBMIT, HAVE_SUBMIT},
     {"submit_many", SQL_SUBMIT_MANY, HAVE_SUBMIT_MANY},
+    {"settle", SQL_SETTLE, HAVE_SETTLE},
 };
 
 /* ------------------------------------------------------------------------------------------
@@ -237,7 +249,7 @@ static const struct bench_stmt {
 
 /* What one cell of the table measures. */
 enum bench_kind {
-    KIND_LIFE,                      /* fire -> dispatch -> take -> submit, until every task succeeded */
+    KIND_LIFE,                      /* fire -> dispatch -> take -> submit -> settle, until all succeeded */
     KIND_RAW_DELETE,                /* claim-and-delete, BATCH rows per statement (= transaction) */
     KIND_RAW_CLAIM_COMPLETE,        /* claim one row (committed), then delete it in a second statement */
     KIND_RAW_CLAIM_COMPLETE_NOTIFY, /* the same, each statement also sends a NOTIFY */
@@ -260,7 +272,7 @@ enum bench_row {
 static const struct bench_row_spec {
     enum bench_kind kind;
     bool batched;       /* BATCH per call (the keeper's calls, and raw rows), else one */
-    bool roles_batched; /* life cycle: fire_due_schedules and dispatch_tasks take BATCH, else one */
+    bool roles_batched; /* life cycle: the roles' steps (fire, dispatch, settle) take BATCH, else one */
 } bench_rows[ROW__COUNT] = {
     [ROW_LIFE_ONE] = {KIND_LIFE, false, true},
     [ROW_LIFE_ONE_ALL] = {KIND_LIFE, false, false},
@@ -326,10 +338,20 @@ struct bench {
 };
 
 /* The statements a worker calls, for the time-per-call line of the log. */
-enum bench_step { STEP_FIRE, STEP_DISPATCH, STEP_TAKE, STEP_SUBMIT, STEP_CLAIM, STEP_COMPLETE, STEP__COUNT };
+enum bench_step {
+    STEP_FIRE,
+    STEP_DISPATCH,
+    STEP_SETTLE,
+    STEP_TAKE,
+    STEP_SUBMIT,
+    STEP_CLAIM,
+    STEP_COMPLETE,
+    STEP__COUNT
+};
 static const char *const bench_step_names[STEP__COUNT] = {
     [STEP_FIRE] = "fire_due_schedules",
     [STEP_DISPATCH] = "dispatch_tasks",
+    [STEP_SETTLE] = "settle_tasks", /* the monitor role (HAVE_SETTLE) */
     [STEP_TAKE] = "keeper_take",
     [STEP_SUBMIT] = "submit",
     [STEP_CLAIM] = "claim",
@@ -348,7 +370,7 @@ struct bench_round {
     struct bench *b; /* borrowed */
     enum bench_kind kind;
     int batch;         /* tasks per keeper call (life cycle), rows per transaction (raw) */
-    int role_batch;    /* life cycle: batch of fire_due_schedules and dispatch_tasks */
+    int role_batch;    /* life cycle: batch of fire_due_schedules, dispatch_tasks and settle_tasks */
     long target;       /* tasks (rows) the round completes */
     char fire_now[64]; /* i_now of fire_due_schedules: the instant the round's schedules are due */
     pthread_barrier_t start;
@@ -671,6 +693,8 @@ static void bench_find_functions(struct bench *b)
             bench_die("could not look up %s", bench_functions[i].signature);
         if (found)
             b->have |= bench_functions[i].bit;
+        else if (bench_functions[i].bit == HAVE_SETTLE)
+            bench_log("%s does not exist (yet): no settling stage", bench_functions[i].signature);
         else
             bench_log("%s does not exist (yet): its rows print n/a", bench_functions[i].signature);
     }
@@ -860,9 +884,15 @@ static long bench_result_long(const PGresult *res)
     return strtol(PQgetvalue(res, 0, 0), NULL, 10);
 }
 
-/* The roles' steps of a life-cycle pass: fire_due_schedules, then dispatch_tasks, of ROLE_BATCH. */
-static int bench_life_roles(struct bench_worker *w, long *fired, long *dispatched) TGX_MUSTCHECK;
-static int bench_life_roles(struct bench_worker *w, long *fired, long *dispatched)
+/*
+ * The roles' steps of a life-cycle pass, each of up to ROLE_BATCH: fire_due_schedules, then
+ * dispatch_tasks, then (when the database has it) settle_tasks, the monitor role's settling of
+ * the accepted results.  A task counts as done when its result is accepted; what the passes leave
+ * unsettled the round settles before its clock stops (bench_round_settle).
+ */
+static int bench_life_roles(struct bench_worker *w, long *fired, long *dispatched,
+                            long *settled) TGX_MUSTCHECK;
+static int bench_life_roles(struct bench_worker *w, long *fired, long *dispatched, long *settled)
 {
     struct bench_round *r = w->round;
     char batch[16];
@@ -879,6 +909,14 @@ static int bench_life_roles(struct bench_worker *w, long *fired, long *dispatche
         return -TGX_ERR_DB;
     *dispatched = bench_result_long(res);
     PQclear(res);
+
+    *settled = 0;
+    if (w->round->b->have & HAVE_SETTLE) {
+        if (bench_worker_exec(w, STEP_SETTLE, "settle", 1, v, &res) < 0)
+            return -TGX_ERR_DB;
+        *settled = bench_result_long(res);
+        PQclear(res);
+    }
     return 0;
 }
 
@@ -886,8 +924,8 @@ static int bench_life_roles(struct bench_worker *w, long *fired, long *dispatche
  * One pass of the life cycle; *PROGRESS says whether it found anything to do.  When the roles'
  * steps take a batch and the keeper's calls one task (ROW_LIFE_ONE), the worker is a keeper that
  * takes and submits one task per call while it has work assigned, and runs the roles' steps (as
- * tgxd's scheduler and dispatcher would, a batch at a time) when it has none; otherwise every
- * pass runs every step once.
+ * tgxd's scheduler, dispatcher and monitor would, a batch at a time) when it has none; otherwise
+ * every pass runs every step once.
  */
 static int bench_life_pass(struct bench_worker *w, char *json, size_t jsonlen, bool *progress) TGX_MUSTCHECK;
 static int bench_life_pass(struct bench_worker *w, char *json, size_t jsonlen, bool *progress)
@@ -897,13 +935,13 @@ static int bench_life_pass(struct bench_worker *w, char *json, size_t jsonlen, b
     char batch[16], keeper[32];
     const char *v[4];
     PGresult *res;
-    long fired = 0, dispatched = 0, ok = 0;
+    long fired = 0, dispatched = 0, settled = 0, ok = 0;
     int taken;
 
     snprintf(batch, sizeof batch, "%d", r->batch);
     snprintf(keeper, sizeof keeper, "%ld", w->keeper_id);
 
-    if (roles_first && bench_life_roles(w, &fired, &dispatched) < 0)
+    if (roles_first && bench_life_roles(w, &fired, &dispatched, &settled) < 0)
         return -TGX_ERR_DB;
 
     v[0] = keeper;
@@ -968,9 +1006,9 @@ static int bench_life_pass(struct bench_worker *w, char *json, size_t jsonlen, b
     w->done += ok;
     if (ok)
         atomic_fetch_add(&r->done, ok);
-    if (!roles_first && taken == 0 && bench_life_roles(w, &fired, &dispatched) < 0)
+    if (!roles_first && taken == 0 && bench_life_roles(w, &fired, &dispatched, &settled) < 0)
         return -TGX_ERR_DB;
-    *progress = fired > 0 || dispatched > 0 || taken > 0;
+    *progress = fired > 0 || dispatched > 0 || settled > 0 || taken > 0;
     return 0;
 }
 
@@ -1101,9 +1139,49 @@ static void *bench_worker_main(void *arg)
  * ------------------------------------------------------------------------------------------ */
 
 /*
+ * The failed round's cleanup: cancel its unfinished tasks (after FIRST) and drop its settlements,
+ * so that the next round has no work of this one to count or to settle.
+ */
+static void bench_round_cancel(struct bench *b, const char *const *first)
+{
+    if (bench_sql(b, SQL_ROUND_CANCEL, 1, first) < 0)
+        bench_log("could not cancel the unfinished tasks of the failed round");
+    if ((b->have & HAVE_SETTLE) && bench_sql(b, SQL_SETTLE_DROP, 1, first) < 0)
+        bench_log("could not drop the settlements of the failed round");
+}
+
+/*
+ * The end of a life-cycle round (HAVE_SETTLE): the main connection settles, BENCH_SETTLE_TAIL at
+ * a time, what the workers' passes left, until settle_tasks returns 0.  The calls count in CALLS.
+ */
+static int bench_round_settle(struct bench *b, struct bench_calls *calls) TGX_MUSTCHECK;
+static int bench_round_settle(struct bench *b, struct bench_calls *calls)
+{
+    char batch[16], err[BENCH_ERR_LEN];
+    const char *v[1] = {batch};
+    PGresult *res;
+    long settled;
+
+    snprintf(batch, sizeof batch, "%d", BENCH_SETTLE_TAIL);
+    do {
+        double t = bench_clock();
+
+        if (bench_exec(b->main, "settle", NULL, 1, v, &res, err, sizeof err) < 0) {
+            bench_log("%s", err);
+            return -TGX_ERR_DB;
+        }
+        calls->n[STEP_SETTLE]++;
+        calls->secs[STEP_SETTLE] += bench_clock() - t;
+        settled = bench_result_long(res);
+        PQclear(res);
+    } while (settled > 0);
+    return 0;
+}
+
+/*
  * One round: prepare M tasks (rows), run NCONN workers until they are all done.  *RATE gets
- * tasks per second of wall time (first start to last end), *CALLS the time per statement; or
- * the call fails.
+ * tasks per second of wall time (first start to last end; for the life cycle, to the end of
+ * settling every task), *CALLS the time per statement; or the call fails.
  */
 static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int role_batch, int nconn,
                            long m, double *rate, struct bench_calls *calls) TGX_MUSTCHECK;
@@ -1180,10 +1258,14 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
         PGresult *res;
 
         snprintf(first, sizeof first, "%ld", first_task);
+        /* the life cycle ends when every accepted result is settled: that tail is in the time */
+        if (rc == 0 && (b->have & HAVE_SETTLE)) {
+            rc = bench_round_settle(b, calls);
+            t1 = bench_clock();
+        }
         if (rc < 0) {
             /* leave no work behind for the next round to count */
-            if (bench_sql(b, SQL_ROUND_CANCEL, 1, v) < 0)
-                bench_log("could not cancel the unfinished tasks of the failed round");
+            bench_round_cancel(b, v);
             return rc;
         }
         if (bench_exec(b->main, NULL, SQL_ROUND_CHECK, 1, v, &res, err, sizeof err) < 0) {
@@ -1197,9 +1279,18 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
             rc = -TGX_ERR_STATE;
         }
         PQclear(res);
+        if (rc == 0 && (b->have & HAVE_SETTLE)) {
+            long left = 0;
+
+            if (bench_sql_long(b, SQL_SETTLE_LEFT, 1, v, &left) < 0) {
+                rc = -TGX_ERR_DB;
+            } else if (left != 0) {
+                bench_log("round of %ld tasks: %ld settlements left after settling", m, left);
+                rc = -TGX_ERR_STATE;
+            }
+        }
         if (rc < 0) {
-            if (bench_sql(b, SQL_ROUND_CANCEL, 1, v) < 0)
-                bench_log("could not cancel the unfinished tasks of the failed round");
+            bench_round_cancel(b, v);
             return rc;
         }
     } else if (rc < 0) {

@@ -1,12 +1,13 @@
 -- queue_direct.sql: a result nobody can attest goes from running to succeeded in one update of
 -- tgx._task_results (setting attesters = 0 while peers are online, or no peer online) and leaves
--- the task, its attempt, the job, the user, the keeper and its load exactly as the two steps did
+-- the task, its attempt, and (once tgx.settle_tasks() has applied the accounting queued in
+-- tgx.task_settlements) the job, the user, the keeper and its load exactly as the two steps did
 -- (running -> attesting, then the verdict none_available): every field is checked against the
 -- same task taken through attesting with attesters wanted but nobody to ask.  Batches that span
 -- several jobs and users, and the linked follower of a head task.
 BEGIN;
 \ir queue_fixtures.psql
-SELECT plan(16);
+SELECT plan(26);
 
 SELECT pg_temp.keeper(1) AS p \gset
 SELECT pg_temp.keeper(2) AS q \gset
@@ -34,8 +35,14 @@ SELECT is((state, is_accepted, is_successful, task_attester_ids, result->>'attes
   FROM tgx.tasks WHERE task_id = :a1;
 SELECT is((outcome, ended_at), ('result'::text, pg_temp.t(3)), 'the attempt ends with a result')
   FROM tgx.task_attempts WHERE task_id = :a1;
+SELECT is((SELECT (attempt, keeper_id, enqueued_at) FROM tgx.task_settlements WHERE task_id = :a1),
+          (1, :p::bigint, pg_temp.t(3)), 'its accounting waits in tgx.task_settlements');
+SELECT is((job_cost_actual, consecutive_failures), (0::float8, 2), 'the job is not accounted yet')
+  FROM tgx.jobs WHERE job_id = :j1;
+SELECT is(tgx.settle_tasks(100, pg_temp.t(4)), 1, 'tgx.settle_tasks applies it');
+SELECT is(tgx.settle_tasks(100, pg_temp.t(4)), 0, 'and only once: the queue is empty');
 SELECT is((last_executed_at, job_cost_actual, consecutive_failures), (pg_temp.t(3), 0.5::float8, 0),
-          'job: last execution (now without an execution_timestamp), cost, failure streak reset')
+          'job: last execution (the acceptance, without an execution_timestamp), cost, failure streak reset')
   FROM tgx.jobs WHERE job_id = :j1;
 SELECT is((keeper_points, no_executed_tasks), (1.5::float8, 1::bigint), 'performer: rewards_booster x cost, one task')
   FROM tgx.keepers WHERE keeper_id = :p;
@@ -73,6 +80,8 @@ SELECT is(tgx.submit_results(:p, format('[{"task_id": %s, "lease_epoch": %s, "re
           2, 'a batch of two results is applied');
 SELECT is(array_agg(state ORDER BY task_id), '{succeeded,succeeded}'::tgx.task_state[], 'both succeeded at once')
   FROM tgx.tasks WHERE task_id IN (:b1, :b2);
+SELECT is(tgx.settle_tasks(1, pg_temp.t(13)) + tgx.settle_tasks(100, pg_temp.t(13)), 2,
+          'settled a batch at a time: one, then the other');
 SELECT is(array_agg((job_cost_actual, consecutive_failures)::text ORDER BY job_id),
           ARRAY['(2,0)', '(2,0)'], 'each job gets its task''s cost (job 1: 0.5 + 0.5 + 1), failure streaks reset')
   FROM tgx.jobs WHERE job_id IN (:j1, :j2);
@@ -85,6 +94,21 @@ SELECT is((SELECT count(*) FROM tgx.tasks WHERE job_id = :f AND state = 'pending
               AND trigger_data->>'linked_from_task_id' = :b2::text), 1::bigint,
           'the linked follower of the head job gets its task');
 SELECT is(active, 0, 'the keeper''s load is back to 0 after the batch') FROM tgx.keeper_load WHERE keeper_id = :p;
+
+-- a failure counted against a job settles the job's waiting results first, in their order:
+-- success (waiting), then dead -> one failure in a row, not the success's reset after it
+SELECT pg_temp.task(:j1, pg_temp.t(20)) AS c1 \gset
+SELECT pg_temp.start(:c1, :p, pg_temp.t(21)) AS ec1 \gset
+SELECT pg_temp.task(:j1, pg_temp.t(20)) AS c2 \gset
+SELECT pg_temp.start(:c2, :p, pg_temp.t(21)) AS ec2 \gset
+SELECT is(tgx.submit_result(:c1, :p, :ec1, '{"task_opx_cost": 1}', pg_temp.t(22)), 'succeeded', 'a success waits for settling');
+SELECT is(tgx.fail_task(:c2, :p, :ec2, 'reverted', true, pg_temp.t(23)), 'dead', 'then a task of the same job dies');
+SELECT is((job_cost_actual, consecutive_failures), (3::float8, 1),
+          'the success was settled before the failure was counted: cost 2 + 1, one failure in a row')
+  FROM tgx.jobs WHERE job_id = :j1;
+SELECT is((SELECT count(*) FROM tgx.task_settlements WHERE task_id = :c1), 0::bigint,
+          'its settlement is gone: tgx.settle_tasks will not count it again');
+SELECT throws_ok('SELECT tgx.settle_tasks(0)', '22023', 'invalid batch 0', 'a batch out of range is refused');
 
 SELECT * FROM finish();
 ROLLBACK;

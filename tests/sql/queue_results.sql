@@ -3,7 +3,7 @@
 -- (points, costs, counters); linked follower task on head success; batches; attesters chosen.
 BEGIN;
 \ir queue_fixtures.psql
-SELECT plan(40);
+SELECT plan(43);
 
 SELECT pg_temp.keeper(1) AS p \gset
 UPDATE tgx.keepers SET rewards_booster = 2.0 WHERE keeper_id = :p;
@@ -67,6 +67,7 @@ SELECT is((execution_tx_hash::text, execution_timestamp, gas_used, task_opx_cost
   FROM tgx.tasks WHERE task_id = :t1;
 SELECT is((outcome, ended_at), ('result'::text, pg_temp.t(3)), 'the attempt ends with a result')
   FROM tgx.task_attempts WHERE task_id = :t1 AND attempt = 1;
+SELECT is(tgx.settle_tasks(100, pg_temp.t(3)), 1, 'its accounting is settled (tgx.settle_tasks)');
 SELECT is((last_executed_at, job_cost_actual, consecutive_failures), (to_timestamp(1900000000), 0.5::float8, 0),
           'job: last execution, cost, failure streak reset')
   FROM tgx.jobs WHERE job_id = :h;
@@ -90,6 +91,7 @@ SELECT pg_temp.job(3, i_link => 4) AS h2 \gset
 SELECT pg_temp.task(:h2, pg_temp.t(10)) AS t2 \gset
 SELECT pg_temp.start(:t2, :p, pg_temp.t(11)) AS e2 \gset
 SELECT is(tgx.submit_result(:t2, :p, :e2, '{}', pg_temp.t(12)), 'succeeded', 'a head whose follower is paused succeeds');
+SELECT is(tgx.settle_tasks(100, pg_temp.t(12)), 1, 'and is settled');
 SELECT is(count(*), 0::bigint, 'a paused follower gets no task') FROM tgx.tasks WHERE job_id = :f2;
 
 -- batches
@@ -115,6 +117,7 @@ SELECT is(tgx.submit_results(:p, jsonb_build_array(
 SELECT results_eq(format('SELECT state, task_opx_cost FROM tgx.tasks WHERE task_id IN (%s, %s, %s) ORDER BY task_id', :b1, :b2, :b3),
                   $$VALUES ('succeeded'::tgx.task_state, 0.25::float8), ('running', 0), ('succeeded', 0)$$,
                   'the stale entry''s task is still running; the first of two entries counts');
+SELECT is(tgx.settle_tasks(100, pg_temp.t(24)), 2, 'the batch''s two results are settled');
 SELECT is((keeper_points, no_executed_tasks), (1.5::float8, 4::bigint), 'performer points add up over the batch')
   FROM tgx.keepers WHERE keeper_id = :p;
 

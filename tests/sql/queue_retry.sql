@@ -4,7 +4,7 @@
 -- exactly once.
 BEGIN;
 \ir queue_fixtures.psql
-SELECT plan(44);
+SELECT plan(45);
 
 SELECT pg_temp.keeper(1) AS k1 \gset
 SELECT pg_temp.keeper(2) AS k2 \gset
@@ -108,6 +108,7 @@ SELECT throws_ok(format('SELECT tgx.submit_result(%s, %s, %s, %L, %L)', :x, :k1,
 SELECT is(tgx.submit_result(:x, :k2, :eb, '{"task_opx_cost": 1}', pg_temp.t(1304)), 'succeeded', 'the current holder''s result is accepted');
 SELECT throws_ok(format('SELECT tgx.fail_task(%s, %s, %s, %L)', :x, :k1, :ea, 'late'), '55000',
                  format('stale lease epoch %s for task %s', :ea, :x), 'a late failure report is refused too');
+SELECT is(tgx.settle_tasks(100, pg_temp.t(1305)), 1, 'the accepted result is settled once');
 SELECT is((task_performer_id, t.keeper_id, job_cost_actual, k1.no_executed_tasks, k2.no_executed_tasks),
           (:k2::bigint, :k2::bigint, 1::float8, 0::bigint, 1::bigint),
           'the task completed once: one performer, the cost counted once')
