@@ -144,7 +144,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 -- Function: tgx._task_settle(done, jobs, now, voted)
 --   The accounting of tasks that were just decided (succeeded or rejected; the caller has
---   locked and updated them: tgx._task_decide, or tgx._task_results when nobody can attest):
+--   locked and updated them: tgx._task_decide; or tgx._settle, for results tgx._task_accept
+--   accepted at once when nobody could attest):
 --   * open attestations left unanswered become superseded;
 --   * succeeded: jobs.last_executed_at (execution_timestamp, else finished_at), job_cost_actual
 --     += task_opx_cost, consecutive_failures = 0; users.total_tasks + 1, user_points +=
@@ -158,7 +159,7 @@ AS $$
 -- Parameters:
 --   i_done   the decided tasks
 --   i_jobs   the distinct job ids of the succeeded ones (NULL when none succeeded)
---   i_voted  false: the tasks were accepted without attesters (tgx._task_results), so
+--   i_voted  false: the tasks were accepted without attesters (tgx._task_accept), so
 --            there is nothing to supersede and no voter, and the caller accounts for the
 --            performer itself: no keeper events are returned
 -- Returns: keeper events for tgx._keeper_record (points are applied there).

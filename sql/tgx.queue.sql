@@ -6,8 +6,8 @@
 --                                         tasks found due but left without a keeper -> pending)
 --   assigned -> running                   tgx.keeper_take
 --   assigned -> pending                   tgx._task_requeue (ack timeout, keeper offline)
---   running  -> attesting                 tgx._task_results (submit_result, submit_results)
---   running  -> succeeded                 tgx._task_results when nobody can attest (attesters
+--   running  -> attesting                 tgx._task_accept (submit_result, submit_results)
+--   running  -> succeeded                 tgx._task_accept when nobody can attest (attesters
 --                                         = 0 or no peer online): one update instead of
 --                                         attesting followed by the verdict none_available;
 --                                         its accounting follows in tgx.settle_tasks
@@ -22,7 +22,7 @@
 -- (tasks_due, tasks_keeper_active, tasks_attesting ...) out of reach, so the planner always
 -- goes through the primary key, even when statistics say a state is (still) empty.
 -- Queries meant to scan a state (claims, expiry) compare the enum and use those indexes.
--- The hot path (tgx.dispatch_tasks, tgx.keeper_take, tgx._task_results and what they call,
+-- The hot path (tgx.dispatch_tasks, tgx.keeper_take, tgx._task_accept and what they call,
 -- triggers included) runs with enable_seqscan and enable_bitmapscan off: every statement there
 -- touches a batch of rows found by key or by a partial index, and a plan chosen from stale
 -- statistics (a sequential scan of a table analyzed while small, a bitmap scan that sorts a
@@ -364,9 +364,83 @@ COMMENT ON FUNCTION tgx._task_fence(bigint, bigint, bigint) IS
 -- Results
 ------------------------------------------------------------------------------
 
-CREATE OR REPLACE FUNCTION tgx._task_results(i_keeper_id bigint, i_results jsonb, i_now timestamptz)
-RETURNS TABLE (o_task_id bigint, o_lease_epoch bigint, o_applied boolean,
-               o_state tgx.task_state, o_holder bigint, o_epoch bigint)
+CREATE OR REPLACE FUNCTION tgx._result_problem(i_result jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+-- Function: tgx._result_problem(result)
+--   What is wrong with a keeper's result object, in words (NULL: nothing; a NULL or JSON
+--   null result is an empty one).  A plain SQL expression, inlined where it is called.
+SELECT CASE
+    WHEN coalesce(jsonb_typeof(i_result), 'null') NOT IN ('object', 'null')
+        THEN 'result must be a JSON object'
+    WHEN coalesce(jsonb_typeof(i_result->'execution_tx_hash'), 'null') <> 'null'
+         AND coalesce(i_result->>'execution_tx_hash', '') !~ '^0x[0-9a-fA-F]{64}$'
+        THEN 'result.execution_tx_hash must be 0x followed by 64 hex digits'
+    WHEN coalesce(jsonb_typeof(i_result->'execution_timestamp'), 'null') NOT IN ('null', 'number', 'string')
+        THEN 'result.execution_timestamp must be unix seconds or a timestamp string'
+    WHEN coalesce(jsonb_typeof(i_result->'gas_used'), 'null') NOT IN ('null', 'number', 'string')
+         OR (i_result->>'gas_used') !~ '^[0-9]{1,78}$'
+        THEN 'result.gas_used must be a non-negative integer'
+    WHEN coalesce(jsonb_typeof(i_result->'task_opx_cost'), 'null') NOT IN ('null', 'number', 'string')
+         OR (i_result->>'task_opx_cost') !~ '^[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$'
+        THEN 'result.task_opx_cost must be a non-negative number'
+    WHEN coalesce(jsonb_typeof(i_result->'converted_arguments'), 'null') NOT IN ('null', 'array')
+        THEN 'result.converted_arguments must be an array'
+    WHEN coalesce(jsonb_typeof(i_result->'proof_of_task'), 'null') NOT IN ('null', 'string')
+        THEN 'result.proof_of_task must be a string'
+    END
+$$;
+COMMENT ON FUNCTION tgx._result_problem(jsonb) IS
+    'Internal: what is wrong with a keeper''s result object (NULL: nothing), for the 22023 of tgx.submit_result(s)';
+
+CREATE OR REPLACE FUNCTION tgx._result_fields(i_result jsonb)
+RETURNS TABLE (result jsonb, tx_hash text, executed_at timestamptz, gas_used numeric, cost double precision,
+               converted text[], proof text)
+LANGUAGE sql STABLE
+AS $$
+-- Function: tgx._result_fields(result)
+--   The task fields a valid result object (tgx._result_problem) carries: one row, NULL
+--   where the result says nothing; the result itself, '{}' for NULL.  Inlined where it is
+--   called (a set-returning SQL function of one SELECT).
+SELECT coalesce(nullif(i_result, 'null'::jsonb), '{}'::jsonb),
+       lower(i_result->>'execution_tx_hash'),
+       CASE jsonb_typeof(i_result->'execution_timestamp')
+           WHEN 'string' THEN (i_result->>'execution_timestamp')::timestamptz
+           WHEN 'number' THEN to_timestamp((i_result->>'execution_timestamp')::float8)
+       END,
+       (i_result->>'gas_used')::numeric,
+       (i_result->>'task_opx_cost')::float8,
+       CASE WHEN jsonb_typeof(i_result->'converted_arguments') = 'array'
+            THEN ARRAY(SELECT jsonb_array_elements_text(i_result->'converted_arguments')) END,
+       i_result->>'proof_of_task'
+$$;
+COMMENT ON FUNCTION tgx._result_fields(jsonb) IS
+    'Internal: the task fields of a keeper''s result object (tx hash, execution time, gas, cost in ETH, converted '
+    'arguments, proof), one row';
+
+CREATE OR REPLACE FUNCTION tgx._result_timestamps_check(i_results jsonb[])
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- Function: tgx._result_timestamps_check(results)
+--   Parses the execution_timestamp of every result now, so that a bad one is a 22023
+--   and not an error in the middle of the update.
+-- Raises: 22023 "invalid result: result.execution_timestamp is not a valid timestamp".
+BEGIN
+    PERFORM f.executed_at FROM unnest(i_results) AS r(r) CROSS JOIN LATERAL tgx._result_fields(r.r) f;
+EXCEPTION WHEN data_exception THEN
+    RAISE EXCEPTION 'invalid result: result.execution_timestamp is not a valid timestamp'
+        USING ERRCODE = '22023', DETAIL = SQLERRM;
+END
+$$;
+COMMENT ON FUNCTION tgx._result_timestamps_check(jsonb[]) IS
+    'Internal: 22023 when the execution_timestamp of a result is not a valid timestamp';
+
+CREATE OR REPLACE FUNCTION tgx._task_accept(
+    i_keeper_id bigint, i_task_ids bigint[], i_epochs bigint[], i_results jsonb[], i_now timestamptz,
+    OUT o_applied bigint[], OUT o_direct boolean)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
@@ -374,215 +448,102 @@ SET enable_bitmapscan = off
 SET jit = off
 SET plan_cache_mode = force_generic_plan
 AS $$
--- Function: tgx._task_results(keeper_id, results, now)
+-- Function: tgx._task_accept(keeper_id, task_ids, epochs, results, now)
 --   The one implementation of "a keeper reports results" (running -> attesting, or
 --   straight to succeeded when nobody can attest: setting attesters = 0 or no other
---   keeper online, whitelisted and not draining).
---   Each entry {"task_id", "lease_epoch", "result"} is applied only when the task is running on
---   i_keeper_id under exactly that lease_epoch (the fencing rule); other entries are
---   refused and change nothing.  From the result object: execution_tx_hash,
---   execution_timestamp (unix seconds or a timestamp string), gas_used, task_opx_cost
---   (cost in ETH), converted_arguments, proof_of_task are copied into the task, and the
---   attempt is closed with outcome result.
---   * Nobody can attest: the task ends at once exactly as through attesting and the
+--   keeper online, whitelisted and not draining), for distinct tasks with their quoted
+--   epochs and valid results (tgx._result_problem; the caller has checked them, and has
+--   locked several tasks in key order).  A task is changed only when it is running on
+--   i_keeper_id under exactly its epoch (the fencing rule).  The result fields
+--   (tgx._result_fields) are copied into the task and the attempt is closed with outcome
+--   result, in one statement with:
+--   * nobody to attest: the task ends at once exactly as through attesting and the
 --     verdict none_available (succeeded, accepted, no attesters), and its accounting (the
 --     job, user and linked-job part of tgx._task_settle, and the performer's ok counter,
---     points and executed count) is queued in tgx.task_settlements for tgx.settle_tasks().
---     Task, attempt and settlement are written by one statement.
---   * Otherwise: attesting; the keeper's ok counter grows, attesters are chosen
---     (tgx._attest_fill) and the task is settled at once if nobody can be asked
+--     points and executed count) is queued in tgx.task_settlements for tgx.settle_tasks();
+--   * otherwise attesting; then the keeper's ok counter grows, attesters are chosen
+--     (tgx._attest_fill) and the task is decided at once if nobody can be asked
 --     (tgx._attest_tally).
---   Duplicate task ids: the first entry counts.  Several tasks are locked in task_id order
---   first, so two calls never deadlock.
--- Returns: one row per distinct task id: whether it was applied, and the task's state,
---   holder and epoch after the call (NULL state: no such task).
--- Raises: 22023 for a malformed entry (message names the field); P0002 unknown keeper
---   (when no entry was applied).
+-- Returns: o_applied, the tasks changed (NULL: none); o_direct, whether nobody could attest.
 -- Tables: tgx.tasks, tgx.task_attempts, tgx.task_settlements, tgx.attestations, and
 --   through the helpers tgx.jobs, tgx.users, tgx.keepers, tgx.keeper_stats.
 DECLARE
-    v_bad record;
-    v_req_ids bigint[];
-    v_req_epochs bigint[];
-    v_ids bigint[];
     v_timeout interval;
-    v_direct boolean;
     v_events tgx._keeper_event[];
 BEGIN
-    IF i_results IS NULL OR jsonb_typeof(i_results) <> 'array' THEN
-        RAISE EXCEPTION 'results must be a JSON array' USING ERRCODE = '22023';
+    SELECT max(s.value) FILTER (WHERE s.name = 'attestation_timeout')::interval,
+           max(s.value) FILTER (WHERE s.name = 'attesters')::integer <= 0
+           OR NOT EXISTS (SELECT 1 FROM tgx.keepers k
+                           WHERE k.online AND k.whitelisted AND NOT k.draining AND k.keeper_id <> i_keeper_id)
+      INTO v_timeout, o_direct
+      FROM tgx.settings s
+     WHERE s.name IN ('attestation_timeout', 'attesters');
+    WITH f AS (
+        SELECT x.task_id, x.epoch, r.*
+          FROM unnest(i_task_ids, i_epochs, i_results) AS x(task_id, epoch, result)
+         CROSS JOIN LATERAL tgx._result_fields(x.result) r
+    ), u AS (
+        UPDATE tgx.tasks t
+           SET state = CASE WHEN o_direct THEN 'succeeded'::tgx.task_state ELSE 'attesting'::tgx.task_state END,
+               attest_deadline = i_now + v_timeout,
+               lease_until = NULL,
+               result = CASE WHEN o_direct THEN f.result || jsonb_build_object('attestation', 'none_available')
+                             ELSE f.result END,
+               execution_tx_hash = coalesce(f.tx_hash, t.execution_tx_hash),
+               execution_timestamp = coalesce(f.executed_at, t.execution_timestamp),
+               gas_used = coalesce(f.gas_used, t.gas_used),
+               task_opx_cost = coalesce(f.cost, t.task_opx_cost),
+               converted_arguments = coalesce(f.converted, t.converted_arguments),
+               proof_of_task = coalesce(f.proof, t.proof_of_task),
+               task_performer_id = i_keeper_id,
+               finished_at = CASE WHEN o_direct THEN i_now ELSE t.finished_at END,
+               is_accepted = CASE WHEN o_direct THEN true ELSE t.is_accepted END,
+               is_successful = CASE WHEN o_direct THEN true ELSE t.is_successful END,
+               task_attester_ids = CASE WHEN o_direct THEN '{}'::bigint[] ELSE t.task_attester_ids END,
+               updated_at = i_now
+          FROM f
+         WHERE t.task_id = f.task_id AND t.task_id = ANY (i_task_ids)
+           AND t.state::text = 'running' AND t.keeper_id = i_keeper_id AND t.lease_epoch = f.epoch
+        RETURNING t.task_id, t.attempt, t.task_definition_id
+    ), a AS (   -- the attempts, by primary key
+        UPDATE tgx.task_attempts ta
+           SET ended_at = i_now, outcome = 'result', error = NULL
+          FROM u
+         WHERE ta.task_id = u.task_id AND ta.attempt = u.attempt
+    ), q AS (   -- accepted at once: the accounting, for tgx.settle_tasks()
+        INSERT INTO tgx.task_settlements (task_id, attempt, keeper_id, enqueued_at)
+        SELECT u.task_id, u.attempt, i_keeper_id, i_now FROM u WHERE o_direct
+    )
+    SELECT array_agg(u.task_id ORDER BY u.task_id),
+           array_agg(ROW(i_keeper_id, u.task_definition_id, 1, 0, 0, 0, 0, 0, 0)::tgx._keeper_event)
+      INTO o_applied, v_events
+      FROM u;
+    IF o_applied IS NOT NULL AND NOT o_direct THEN
+        PERFORM tgx._attest_fill(o_applied, '{}', i_now);
+        PERFORM tgx._keeper_record(v_events || tgx._attest_tally(o_applied, i_now), i_now);
     END IF;
-
-    SELECT e.n, coalesce(e.v->>'task_id', '#' || e.n) AS task, p.problem INTO v_bad
-      FROM jsonb_array_elements(i_results) WITH ORDINALITY AS e(v, n)
-     CROSS JOIN LATERAL (SELECT CASE
-            WHEN jsonb_typeof(e.v) <> 'object' THEN 'the entry must be a JSON object'
-            WHEN jsonb_typeof(e.v->'task_id') IS DISTINCT FROM 'number' OR e.v->>'task_id' !~ '^-?[0-9]{1,18}$'
-                THEN 'task_id must be an integer'
-            WHEN jsonb_typeof(e.v->'lease_epoch') IS DISTINCT FROM 'number' OR e.v->>'lease_epoch' !~ '^-?[0-9]{1,18}$'
-                THEN 'lease_epoch must be an integer'
-            WHEN coalesce(jsonb_typeof(e.v->'result'), 'null') NOT IN ('object', 'null')
-                THEN 'result must be a JSON object'
-            WHEN coalesce(jsonb_typeof(e.v->'result'->'execution_tx_hash'), 'null') <> 'null'
-                 AND coalesce(e.v->'result'->>'execution_tx_hash', '') !~ '^0x[0-9a-fA-F]{64}$'
-                THEN 'result.execution_tx_hash must be 0x followed by 64 hex digits'
-            WHEN coalesce(jsonb_typeof(e.v->'result'->'execution_timestamp'), 'null') NOT IN ('null', 'number', 'string')
-                THEN 'result.execution_timestamp must be unix seconds or a timestamp string'
-            WHEN coalesce(jsonb_typeof(e.v->'result'->'gas_used'), 'null') NOT IN ('null', 'number', 'string')
-                 OR (e.v->'result'->>'gas_used') !~ '^[0-9]{1,78}$'
-                THEN 'result.gas_used must be a non-negative integer'
-            WHEN coalesce(jsonb_typeof(e.v->'result'->'task_opx_cost'), 'null') NOT IN ('null', 'number', 'string')
-                 OR (e.v->'result'->>'task_opx_cost') !~ '^[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$'
-                THEN 'result.task_opx_cost must be a non-negative number'
-            WHEN coalesce(jsonb_typeof(e.v->'result'->'converted_arguments'), 'null') NOT IN ('null', 'array')
-                THEN 'result.converted_arguments must be an array'
-            WHEN coalesce(jsonb_typeof(e.v->'result'->'proof_of_task'), 'null') NOT IN ('null', 'string')
-                THEN 'result.proof_of_task must be a string'
-            END AS problem) p
-     WHERE p.problem IS NOT NULL
-     ORDER BY e.n
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'invalid result for task %: %', v_bad.task, v_bad.problem
-            USING ERRCODE = '22023', DETAIL = format('Entry %s of the results is malformed.', v_bad.n);
-    END IF;
-    IF i_results @? '$[*].result.execution_timestamp' THEN
-        BEGIN   -- timestamp strings: parse them now, so a bad one is a 22023 and not a half-applied call
-            PERFORM CASE jsonb_typeof(e.v->'result'->'execution_timestamp')
-                        WHEN 'string' THEN (e.v->'result'->>'execution_timestamp')::timestamptz
-                        WHEN 'number' THEN to_timestamp((e.v->'result'->>'execution_timestamp')::float8)
-                    END
-               FROM jsonb_array_elements(i_results) AS e(v)
-              WHERE jsonb_typeof(e.v->'result'->'execution_timestamp') IN ('string', 'number');
-        EXCEPTION WHEN data_exception THEN
-            RAISE EXCEPTION 'invalid result: result.execution_timestamp is not a valid timestamp'
-                USING ERRCODE = '22023', DETAIL = SQLERRM;
-        END;
-    END IF;
-
-    -- the distinct task ids (first entry wins) and their quoted epochs: one entry needs no
-    -- query; several are locked in key order before the update (which checks the fence)
-    IF jsonb_array_length(i_results) = 1 THEN
-        v_req_ids := ARRAY[(i_results->0->>'task_id')::bigint];
-        v_req_epochs := ARRAY[(i_results->0->>'lease_epoch')::bigint];
-    ELSE
-        SELECT array_agg(r.task_id ORDER BY r.task_id), array_agg(r.lease_epoch ORDER BY r.task_id)
-          INTO v_req_ids, v_req_epochs
-          FROM (SELECT DISTINCT ON ((e.v->>'task_id')::bigint)
-                       (e.v->>'task_id')::bigint AS task_id, (e.v->>'lease_epoch')::bigint AS lease_epoch
-                  FROM jsonb_array_elements(i_results) WITH ORDINALITY AS e(v, n)
-                 ORDER BY (e.v->>'task_id')::bigint, e.n) r;
-        PERFORM 1 FROM tgx.tasks t
-          WHERE t.task_id = ANY (v_req_ids) AND t.state::text = 'running' AND t.keeper_id = i_keeper_id
-          ORDER BY t.task_id
-            FOR UPDATE;
-    END IF;
-
-    IF v_req_ids IS NOT NULL THEN
-        -- Nobody to attest (setting attesters = 0, or no other keeper online, whitelisted and
-        -- not draining): tgx._attest_fill would ask nobody and tgx._attest_tally would accept
-        -- the result at once (none_available).  Then the update goes straight from running to
-        -- succeeded and leaves the task exactly as those two steps would.
-        SELECT max(s.value) FILTER (WHERE s.name = 'attestation_timeout')::interval,
-               max(s.value) FILTER (WHERE s.name = 'attesters')::integer <= 0
-               OR NOT EXISTS (SELECT 1 FROM tgx.keepers k
-                               WHERE k.online AND k.whitelisted AND NOT k.draining AND k.keeper_id <> i_keeper_id)
-          INTO v_timeout, v_direct
-          FROM tgx.settings s
-         WHERE s.name IN ('attestation_timeout', 'attesters');
-        WITH r AS (
-            SELECT DISTINCT ON ((e.v->>'task_id')::bigint)
-                   (e.v->>'task_id')::bigint AS task_id,
-                   coalesce(nullif(e.v->'result', 'null'::jsonb), '{}'::jsonb) AS result
-              FROM jsonb_array_elements(i_results) WITH ORDINALITY AS e(v, n)
-             ORDER BY (e.v->>'task_id')::bigint, e.n
-        ), f AS (
-            SELECT r.task_id, r.result,
-                   lower(r.result->>'execution_tx_hash') AS tx_hash,
-                   CASE jsonb_typeof(r.result->'execution_timestamp')
-                       WHEN 'string' THEN (r.result->>'execution_timestamp')::timestamptz
-                       WHEN 'number' THEN to_timestamp((r.result->>'execution_timestamp')::float8)
-                   END AS executed_at,
-                   (r.result->>'gas_used')::numeric AS gas_used,
-                   (r.result->>'task_opx_cost')::float8 AS cost,
-                   CASE WHEN jsonb_typeof(r.result->'converted_arguments') = 'array'
-                        THEN ARRAY(SELECT jsonb_array_elements_text(r.result->'converted_arguments')) END AS converted,
-                   r.result->>'proof_of_task' AS proof
-              FROM r
-             WHERE r.task_id = ANY (v_req_ids)
-        ), u AS (
-            UPDATE tgx.tasks t
-               SET state = CASE WHEN v_direct THEN 'succeeded'::tgx.task_state ELSE 'attesting'::tgx.task_state END,
-                   attest_deadline = i_now + v_timeout,
-                   lease_until = NULL,
-                   result = CASE WHEN v_direct THEN f.result || jsonb_build_object('attestation', 'none_available')
-                                 ELSE f.result END,
-                   execution_tx_hash = coalesce(f.tx_hash, t.execution_tx_hash),
-                   execution_timestamp = coalesce(f.executed_at, t.execution_timestamp),
-                   gas_used = coalesce(f.gas_used, t.gas_used),
-                   task_opx_cost = coalesce(f.cost, t.task_opx_cost),
-                   converted_arguments = coalesce(f.converted, t.converted_arguments),
-                   proof_of_task = coalesce(f.proof, t.proof_of_task),
-                   task_performer_id = i_keeper_id,
-                   finished_at = CASE WHEN v_direct THEN i_now ELSE t.finished_at END,
-                   is_accepted = CASE WHEN v_direct THEN true ELSE t.is_accepted END,
-                   is_successful = CASE WHEN v_direct THEN true ELSE t.is_successful END,
-                   task_attester_ids = CASE WHEN v_direct THEN '{}'::bigint[] ELSE t.task_attester_ids END,
-                   updated_at = i_now
-              FROM f
-             WHERE t.task_id = f.task_id AND t.task_id = ANY (v_req_ids)
-               AND t.state::text = 'running' AND t.keeper_id = i_keeper_id
-               AND t.lease_epoch = v_req_epochs[array_position(v_req_ids, t.task_id)]
-            RETURNING t.task_id, t.attempt, t.task_definition_id
-        ), a AS (   -- the attempts, by primary key
-            UPDATE tgx.task_attempts ta
-               SET ended_at = i_now, outcome = 'result', error = NULL
-              FROM u
-             WHERE ta.task_id = u.task_id AND ta.attempt = u.attempt
-        ), q AS (   -- accepted at once: the accounting, for tgx.settle_tasks()
-            INSERT INTO tgx.task_settlements (task_id, attempt, keeper_id, enqueued_at)
-            SELECT u.task_id, u.attempt, i_keeper_id, i_now FROM u WHERE v_direct
-        )
-        SELECT array_agg(u.task_id ORDER BY u.task_id),
-               array_agg(ROW(i_keeper_id, u.task_definition_id, 1, 0, 0, 0, 0, 0, 0)::tgx._keeper_event)
-          INTO v_ids, v_events
-          FROM u;
-    END IF;
-
-    IF v_ids IS NULL THEN
-        -- nothing applied: an unknown keeper is an error
-        PERFORM 1 FROM tgx.keepers k WHERE k.keeper_id = i_keeper_id;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'keeper % does not exist', i_keeper_id USING ERRCODE = 'P0002';
-        END IF;
-    ELSIF v_direct THEN
-        IF cardinality(v_req_ids) = 1 THEN   -- the one task: its state is known
-            o_task_id := v_req_ids[1];
-            o_lease_epoch := v_req_epochs[1];
-            o_applied := true;
-            o_state := 'succeeded';
-            o_holder := i_keeper_id;
-            o_epoch := v_req_epochs[1];
-            RETURN NEXT;
-            RETURN;
-        END IF;
-    ELSE
-        -- attesting: the keeper's ok counter, the attesters, and the verdict if none can be asked
-        PERFORM tgx._attest_fill(v_ids, '{}', i_now);
-        PERFORM tgx._keeper_record(v_events || tgx._attest_tally(v_ids, i_now), i_now);
-    END IF;
-
-    RETURN QUERY
-    SELECT r.task_id, r.lease_epoch, coalesce(r.task_id = ANY (v_ids), false), t.state, t.keeper_id, t.lease_epoch
-      FROM unnest(v_req_ids, v_req_epochs) AS r(task_id, lease_epoch)
-      LEFT JOIN tgx.tasks t ON t.task_id = r.task_id
-     ORDER BY r.task_id;
 END
 $$;
-COMMENT ON FUNCTION tgx._task_results(bigint, jsonb, timestamptz) IS
-    'Internal: the set-based core of tgx.submit_result and tgx.submit_results: fences, copies result fields, closes '
-    'the attempt, chooses attesters or accepts at once (its accounting queued for tgx.settle_tasks); returns per '
-    'task whether it was applied';
+COMMENT ON FUNCTION tgx._task_accept(bigint, bigint[], bigint[], jsonb[], timestamptz) IS
+    'Internal: the core of tgx.submit_result and tgx.submit_results: fences, copies result fields, closes the '
+    'attempt, chooses attesters or accepts at once (its accounting queued for tgx.settle_tasks); returns the tasks '
+    'changed';
+
+CREATE OR REPLACE FUNCTION tgx._keeper_must_exist(i_keeper_id bigint)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- Function: tgx._keeper_must_exist(keeper_id)
+-- Raises: P0002 "keeper N does not exist" when there is no such keeper.
+BEGIN
+    PERFORM 1 FROM tgx.keepers k WHERE k.keeper_id = i_keeper_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'keeper % does not exist', i_keeper_id USING ERRCODE = 'P0002';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tgx._keeper_must_exist(bigint) IS 'Internal: P0002 for an unknown keeper';
 
 CREATE OR REPLACE FUNCTION tgx.submit_results(
     i_keeper_id bigint,
@@ -595,19 +556,71 @@ AS $$
 -- Function: tgx.submit_results(keeper_id, results, now)
 --   Batched tgx.submit_result: i_results is a JSON array of
 --   {"task_id": N, "lease_epoch": N, "result": {...}}.  Entries under the right lease
---   are applied; stale ones (the keeper does not hold the task under that epoch, or it
---   is not running any more) are refused and skipped, so one late result does not
---   hold back the others.  Use tgx.submit_result to get the 55000 for a single task.
+--   are applied (tgx._task_accept); stale ones (the keeper does not hold the task under
+--   that epoch, or it is not running any more) are refused and skipped, so one late
+--   result does not hold back the others.  Use tgx.submit_result to get the 55000 for a
+--   single task.  Duplicate task ids: the first entry counts.  The tasks are locked in
+--   task_id order first, so two calls never deadlock.
 -- Parameters:
 --   i_keeper_id  the reporting keeper
 --   i_results    the array (may be empty)
 -- Returns: how many entries were applied.
--- Raises: 22023 for a malformed array or entry (nothing is applied); P0002 for an
---   unknown keeper.
--- Tables: see tgx._task_results.
+-- Raises: 22023 for a malformed array or entry (nothing is applied; the message names the
+--   task and the field); P0002 for an unknown keeper (when nothing was applied).
+-- Tables: see tgx._task_accept.
+DECLARE
+    v_bad record;
+    v_ids bigint[];
+    v_epochs bigint[];
+    v_results jsonb[];
+    v_applied bigint[];
+    v_direct boolean;
 BEGIN
-    RETURN (SELECT count(*) FILTER (WHERE r.o_applied)::integer
-              FROM tgx._task_results(i_keeper_id, i_results, i_now) r);
+    IF i_results IS NULL OR jsonb_typeof(i_results) <> 'array' THEN
+        RAISE EXCEPTION 'results must be a JSON array' USING ERRCODE = '22023';
+    END IF;
+    SELECT e.n, coalesce(e.v->>'task_id', '#' || e.n) AS task, p.problem INTO v_bad
+      FROM jsonb_array_elements(i_results) WITH ORDINALITY AS e(v, n)
+     CROSS JOIN LATERAL (SELECT CASE
+            WHEN jsonb_typeof(e.v) <> 'object' THEN 'the entry must be a JSON object'
+            WHEN jsonb_typeof(e.v->'task_id') IS DISTINCT FROM 'number' OR e.v->>'task_id' !~ '^-?[0-9]{1,18}$'
+                THEN 'task_id must be an integer'
+            WHEN jsonb_typeof(e.v->'lease_epoch') IS DISTINCT FROM 'number' OR e.v->>'lease_epoch' !~ '^-?[0-9]{1,18}$'
+                THEN 'lease_epoch must be an integer'
+            ELSE tgx._result_problem(e.v->'result')
+            END AS problem) p
+     WHERE p.problem IS NOT NULL
+     ORDER BY e.n
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'invalid result for task %: %', v_bad.task, v_bad.problem
+            USING ERRCODE = '22023', DETAIL = format('Entry %s of the results is malformed.', v_bad.n);
+    END IF;
+
+    -- the distinct task ids (first entry wins), their quoted epochs and results
+    SELECT array_agg(r.task_id ORDER BY r.task_id), array_agg(r.lease_epoch ORDER BY r.task_id),
+           array_agg(r.result ORDER BY r.task_id)
+      INTO v_ids, v_epochs, v_results
+      FROM (SELECT DISTINCT ON ((e.v->>'task_id')::bigint)
+                   (e.v->>'task_id')::bigint AS task_id, (e.v->>'lease_epoch')::bigint AS lease_epoch,
+                   e.v->'result' AS result
+              FROM jsonb_array_elements(i_results) WITH ORDINALITY AS e(v, n)
+             ORDER BY (e.v->>'task_id')::bigint, e.n) r;
+    IF v_ids IS NOT NULL THEN
+        IF i_results @? '$[*].result.execution_timestamp' THEN
+            PERFORM tgx._result_timestamps_check(v_results);
+        END IF;
+        PERFORM 1 FROM tgx.tasks t
+          WHERE t.task_id = ANY (v_ids) AND t.state::text = 'running' AND t.keeper_id = i_keeper_id
+          ORDER BY t.task_id
+            FOR UPDATE;
+        SELECT a.o_applied, a.o_direct INTO v_applied, v_direct
+          FROM tgx._task_accept(i_keeper_id, v_ids, v_epochs, v_results, i_now) a;
+    END IF;
+    IF v_applied IS NULL THEN
+        PERFORM tgx._keeper_must_exist(i_keeper_id);
+    END IF;
+    RETURN coalesce(cardinality(v_applied), 0);
 END
 $$;
 COMMENT ON FUNCTION tgx.submit_results(bigint, jsonb, timestamptz) IS
@@ -625,33 +638,44 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 -- Function: tgx.submit_result(task_id, keeper_id, lease_epoch, result, now)
---   A keeper reports the result of a task it runs.  Fencing rule: accepted only from
---   the keeper holding the task under exactly i_lease_epoch while it is running, so a
---   task completes exactly once even when executed twice.  The result object may
---   carry execution_tx_hash, execution_timestamp, gas_used, task_opx_cost (ETH),
---   converted_arguments, proof_of_task.  Then N attesters (setting attesters) are
+--   A keeper reports the result of a task it runs (tgx._task_accept).  Fencing rule:
+--   accepted only from the keeper holding the task under exactly i_lease_epoch while it
+--   is running, so a task completes exactly once even when executed twice.  The result
+--   object may carry execution_tx_hash, execution_timestamp, gas_used, task_opx_cost
+--   (ETH), converted_arguments, proof_of_task.  Then N attesters (setting attesters) are
 --   chosen among other online, whitelisted, non-draining keepers serving the chain ->
 --   attesting; with none available the result is accepted at once: succeeded with an
---   empty task_attester_ids and result->>'attestation' = 'none_available'.
+--   empty task_attester_ids and result->>'attestation' = 'none_available' (its
+--   accounting follows in tgx.settle_tasks).
 -- Parameters: i_result may be NULL (an empty result).
 -- Returns: the task's new state: attesting or succeeded.
 -- Raises: 55000 stale lease epoch; P0002 unknown task or keeper; 22023 malformed result.
--- Tables: see tgx._task_results.
+-- Tables: see tgx._task_accept.
 DECLARE
-    r record;
+    v_problem text := tgx._result_problem(i_result);
+    v_applied bigint[];
+    v_direct boolean;
+    v tgx.tasks;
 BEGIN
-    SELECT * INTO r
-      FROM tgx._task_results(i_keeper_id,
-                             jsonb_build_array(jsonb_build_object('task_id', i_task_id,
-                                                                  'lease_epoch', i_lease_epoch,
-                                                                  'result', i_result)),
-                             i_now);
-    IF r.o_state IS NULL THEN
-        RAISE EXCEPTION 'task % does not exist', i_task_id USING ERRCODE = 'P0002';
-    ELSIF NOT r.o_applied THEN
-        PERFORM tgx._raise_stale_lease(i_task_id, i_keeper_id, i_lease_epoch, r.o_state, r.o_holder, r.o_epoch);
+    IF v_problem IS NOT NULL THEN
+        RAISE EXCEPTION 'invalid result for task %: %', i_task_id, v_problem USING ERRCODE = '22023';
     END IF;
-    RETURN r.o_state;
+    IF i_result ? 'execution_timestamp' THEN
+        PERFORM tgx._result_timestamps_check(ARRAY[i_result]);
+    END IF;
+    SELECT a.o_applied, a.o_direct INTO v_applied, v_direct
+      FROM tgx._task_accept(i_keeper_id, ARRAY[i_task_id], ARRAY[i_lease_epoch], ARRAY[i_result], i_now) a;
+    IF v_applied IS NOT NULL AND v_direct THEN
+        RETURN 'succeeded';
+    END IF;
+    SELECT * INTO v FROM tgx.tasks t WHERE t.task_id = i_task_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'task % does not exist', i_task_id USING ERRCODE = 'P0002';
+    ELSIF v_applied IS NULL THEN
+        PERFORM tgx._keeper_must_exist(i_keeper_id);
+        PERFORM tgx._raise_stale_lease(i_task_id, i_keeper_id, i_lease_epoch, v.state, v.keeper_id, v.lease_epoch);
+    END IF;
+    RETURN v.state;
 END
 $$;
 COMMENT ON FUNCTION tgx.submit_result(bigint, bigint, bigint, jsonb, timestamptz) IS
@@ -673,7 +697,7 @@ SET jit = off
 SET plan_cache_mode = force_generic_plan
 AS $$
 -- Function: tgx._settle(task_ids, now)
---   The accounting of results that tgx._task_results accepted at once (the caller has
+--   The accounting of results that tgx._task_accept accepted at once (the caller has
 --   deleted their tgx.task_settlements rows): the job, user and linked-job part of
 --   tgx._task_settle, and the performer's keeper event (ok counter, points rewards_booster
 --   * cost, executed count), as the attesting path would have recorded them.
