@@ -225,6 +225,22 @@ COMMENT ON FUNCTION tgx.dispatch_tasks(integer, timestamptz) IS
 -- Take
 ------------------------------------------------------------------------------
 
+CREATE OR REPLACE FUNCTION tgx._keeper_must_exist(i_keeper_id bigint)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- Function: tgx._keeper_must_exist(keeper_id)
+-- Raises: P0002 "keeper N does not exist" when there is no such keeper.
+BEGIN
+    PERFORM 1 FROM tgx.keepers k WHERE k.keeper_id = i_keeper_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'keeper % does not exist', i_keeper_id USING ERRCODE = 'P0002';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tgx._keeper_must_exist(bigint) IS 'Internal: P0002 for an unknown keeper';
+
 CREATE OR REPLACE FUNCTION tgx.keeper_take(
     i_keeper_id bigint,
     i_limit integer DEFAULT 1,
@@ -297,10 +313,7 @@ BEGIN
      ORDER BY u.task_id;
     IF NOT FOUND THEN
         -- nothing to take: an unknown keeper is an error (a known one simply has no work)
-        PERFORM 1 FROM tgx.keepers k WHERE k.keeper_id = i_keeper_id;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'keeper % does not exist', i_keeper_id USING ERRCODE = 'P0002';
-        END IF;
+        PERFORM tgx._keeper_must_exist(i_keeper_id);
     END IF;
 END
 $$;
@@ -528,22 +541,6 @@ COMMENT ON FUNCTION tgx._task_accept(bigint, bigint[], bigint[], jsonb[], timest
     'Internal: the core of tgx.submit_result and tgx.submit_results: fences, copies result fields, closes the '
     'attempt, chooses attesters or accepts at once (its accounting queued for tgx.settle_tasks); returns the tasks '
     'changed';
-
-CREATE OR REPLACE FUNCTION tgx._keeper_must_exist(i_keeper_id bigint)
-RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
--- Function: tgx._keeper_must_exist(keeper_id)
--- Raises: P0002 "keeper N does not exist" when there is no such keeper.
-BEGIN
-    PERFORM 1 FROM tgx.keepers k WHERE k.keeper_id = i_keeper_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'keeper % does not exist', i_keeper_id USING ERRCODE = 'P0002';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION tgx._keeper_must_exist(bigint) IS 'Internal: P0002 for an unknown keeper';
 
 CREATE OR REPLACE FUNCTION tgx.submit_results(
     i_keeper_id bigint,

@@ -109,7 +109,7 @@ else
 fi
 
 section "script tests (migrations, concurrency, REST API, SDK end to end)"
-for t in tests/migrate/*.sh tests/concurrency/run.sh tests/fuzz/run.sh tests/keeper/*.sh tests/roles/*.sh tests/api/run.sh tests/e2e/run.sh tests/e2e/keepers.sh; do
+for t in tests/migrate/*.sh tests/concurrency/run.sh tests/concurrency/direct.sh tests/fuzz/run.sh tests/keeper/*.sh tests/roles/*.sh tests/api/run.sh tests/e2e/run.sh tests/e2e/keepers.sh; do
   [ -x "$t" ] || continue
   out=$(mktemp)
   "$t" >"$out" 2>&1

@@ -9,6 +9,10 @@
 # assignment, no keeper was ever over capacity, every result was accepted once, and the
 # accounting (user tasks, keeper executions) counts every task once, and the keeper load
 # counters (tgx.keeper_load) agree with the tasks.
+# CONC_MODE=quorum (default): 2 attesters per result, decided by quorum; CONC_MODE=direct
+# (tests/concurrency/direct.sh): setting attesters = 0, so every result is accepted at once and
+# its accounting is applied by tgx.settle_tasks, which every connection also calls: each result
+# must be settled exactly once.
 #
 # Needs a running cluster (PGHOST/PGPORT/PGUSER) and TGX_MIGRATE, a command that migrates the
 # database named by its argument (tests/lib/migrate_db.sh, or tests/lib/devload.sh while the C
@@ -20,6 +24,8 @@ cd "$top" || exit 1
 : "${TGX_MIGRATE:?TGX_MIGRATE must name a command that migrates a database}"
 pgbin=${PGBIN:-$(pg_config --bindir 2>/dev/null)}
 [ -x "$pgbin/pgbench" ] || pgbin=/usr/lib/postgresql/15/bin
+mode=${CONC_MODE:-quorum}
+case "$mode" in quorum | direct) ;; *) echo "Bail out! CONC_MODE must be quorum or direct"; exit 1 ;; esac
 schedules=${CONC_SCHEDULES:-400}
 transactions=${CONC_TRANSACTIONS:-60}
 db=tgx_concurrency_$$
@@ -38,7 +44,7 @@ with_schedules=$(q -c "SELECT to_regprocedure('tgx.fire_due_schedules(integer,ti
 # the data: 4 keepers of capacity 6, one user, $schedules jobs with a due schedule each
 # (one-shot 'specific' runs in the past, and hourly intervals whose first run has just passed),
 # or due pending tasks when tgx.fire_due_schedules is not installed
-q -v n="$schedules" -v sched="$with_schedules" <<'SQL' >/dev/null || bail "could not set up the data"
+q -v n="$schedules" -v sched="$with_schedules" -v direct="$([ "$mode" = direct ] && echo t || echo f)" <<'SQL' >/dev/null || bail "could not set up the data"
 CREATE TABLE public.conc_taken (task_id bigint NOT NULL, lease_epoch bigint NOT NULL, client integer NOT NULL,
                                 submitted boolean NOT NULL DEFAULT false);
 CREATE TABLE public.conc_overcap (keeper_id bigint, active bigint, capacity integer,
@@ -70,6 +76,9 @@ END $$;
 INSERT INTO tgx.users (user_address) VALUES ('0x' || repeat('c', 40));
 SELECT tgx.register_keeper('0x' || lpad(to_hex(n), 40, 'c'), 'conc-' || n) FROM generate_series(1, 4) n;
 UPDATE tgx.keepers SET whitelisted = true, capacity = 6;
+\if :direct
+UPDATE tgx.settings SET value = '0' WHERE name = 'attesters';
+\endif
 SELECT tgx.keeper_checkin(keeper_id) FROM tgx.keepers;
 INSERT INTO tgx.jobs (job_id, job_title, task_definition_id, user_id, time_frame, created_chain_id, target_chain_id,
                       target_contract_address, target_function, created_at, expiration_time)
@@ -112,6 +121,7 @@ SELECT :client_id, (SELECT count(*) FROM s),
 SELECT public.conc_vote(public.conc_keeper(:k));
 SELECT public.conc_vote(public.conc_keeper(:k));
 SELECT public.conc_vote(public.conc_keeper(:k));
+SELECT tgx.settle_tasks(16);
 EOF2
 
 "$pgbin/pgbench" -n -c 8 -j 2 -t "$transactions" -f "$work/client.sql" "$db" >"$work/pgbench.log" 2>&1
@@ -141,6 +151,7 @@ BEGIN
                         FROM tgx.tasks t WHERE t.state = 'running' AND t.keeper_id = public.conc_keeper(k)));
             n := n + public.conc_vote(public.conc_keeper(k));
         END LOOP;
+        n := n + tgx.settle_tasks(100);
         EXIT WHEN n = 0;
     END LOOP;
 END $$;
@@ -153,7 +164,7 @@ check() { # check "description" "SQL returning true when the invariant holds" [s
   if [ -n "${3:-}" ]; then echo "ok $n - $1 # SKIP $3"; return; fi
   if [ "$(q -c "$2")" = t ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; failures=$((failures + 1)); fi
 }
-echo "1..9"
+echo "1..10"
 n=$((n + 1))
 if [ "$bench_rc" -eq 0 ] && grep -q 'number of failed transactions: 0 ' "$work/pgbench.log"; then
   echo "ok $n - 8 concurrent connections ran $transactions loops each without an error"
@@ -178,9 +189,16 @@ check "every task was taken, under its one assignment" \
 check "no keeper was ever seen over capacity" "SELECT NOT EXISTS (SELECT 1 FROM public.conc_overcap)"
 check "every result sent under its lease was applied" \
   "SELECT coalesce(sum(sent), 0) = coalesce(sum(applied), 0) AND coalesce(sum(sent), 0) > 0 FROM public.conc_submits"
-check "every task was decided once by its attesters" \
-  "SELECT bool_and(state = 'succeeded' AND result->>'attestation' = 'quorum' AND cardinality(task_attester_ids) >= 2)
-       FROM tgx.tasks"
+if [ "$mode" = direct ]; then
+  check "every task was accepted at once, nobody asked to attest" \
+    "SELECT bool_and(state = 'succeeded' AND result->>'attestation' = 'none_available' AND task_attester_ids = '{}')
+         AND NOT EXISTS (SELECT 1 FROM tgx.attestations) FROM tgx.tasks"
+else
+  check "every task was decided once by its attesters" \
+    "SELECT bool_and(state = 'succeeded' AND result->>'attestation' = 'quorum' AND cardinality(task_attester_ids) >= 2)
+         FROM tgx.tasks"
+fi
+check "every accepted result was settled: no settlement is left" "SELECT NOT EXISTS (SELECT 1 FROM tgx.task_settlements)"
 check "accounting counts every task once" \
   "SELECT (SELECT total_tasks FROM tgx.users) = $schedules
       AND (SELECT sum(no_executed_tasks) FROM tgx.keepers) = $schedules
