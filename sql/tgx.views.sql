@@ -11,7 +11,7 @@
 --  * job_overview counts a job's tasks through tasks_job, one job at a time:
 --    filter it (WHERE job_id = ..., WHERE owner_address = ...) on big ledgers;
 --  * task_history is a plain join: WHERE task_id / job_id / keeper_id reach an
---    index (tasks pkey, tasks_job, task_attempts_keeper of 0004_steering.sql);
+--    index (tasks pkey, tasks_job, task_attempts_keeper of 0013_attempts_keeper_index.sql);
 --  * lateness and lateness_hourly read finished tasks; WHERE hour >= ... uses
 --    tasks_finished_hour (0004_steering.sql), WHERE job_id = ... uses tasks_job.
 --
@@ -257,6 +257,7 @@ SELECT k.keeper_id,
               count(*) FILTER (WHERE ta.outcome = 'result') AS results_24h
          FROM tgx.task_attempts ta
         WHERE ta.keeper_id = k.keeper_id
+          AND ta.assigned_at >= now() - interval '48 hours'   -- task_attempts_keeper: an attempt lasts minutes
           AND ta.ended_at >= now() - interval '24 hours') h;
 COMMENT ON VIEW tgx.keeper_status IS
     'One row per keeper: flags (eligible = online, whitelisted, registered and not draining), last check-in and its '
