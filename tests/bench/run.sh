@@ -19,6 +19,7 @@
 #   TGX_BENCH_LATENCY_SAMPLES  samples per latency row (default 400)
 #   TGX_BENCH_JOBS    interval jobs created, the largest life-cycle round (default 50000)
 #   TGX_BENCH_PARTS   any of raw,life,history,latency (default all)
+#   TGX_BENCH_PASSES  passes over the rows of a part, each cell the best of them (default 2)
 #   PGTEST_EXTRA_OPTS server options (default: max_wal_size=4GB, checkpoint_timeout=30min)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
