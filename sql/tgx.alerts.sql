@@ -36,10 +36,7 @@ AS $$
 -- Raises: 22023 for a parameter out of range.
 -- Tables: tgx.alerts (update), tgx.alert_deliveries (read).
 BEGIN
-    IF i_batch IS NULL OR i_batch NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION 'invalid batch %', i_batch
-            USING ERRCODE = '22023', DETAIL = 'The batch must be between 1 and 1000.';
-    END IF;
+    PERFORM tgx._check_batch(i_batch, 1000);
     IF i_lease IS NULL OR i_lease <= interval '0' THEN
         RAISE EXCEPTION 'invalid lease %', i_lease
             USING ERRCODE = '22023', DETAIL = 'The lease must be a positive interval.';

@@ -511,10 +511,7 @@ DECLARE
     v_ids bigint[];
     v_events tgx._keeper_event[];
 BEGIN
-    IF i_batch IS NULL OR i_batch < 1 OR i_batch > 10000 THEN
-        RAISE EXCEPTION 'invalid batch %', i_batch
-            USING ERRCODE = '22023', DETAIL = 'The batch must be between 1 and 10000.';
-    END IF;
+    PERFORM tgx._check_batch(i_batch);
     SELECT array_agg(c.task_id ORDER BY c.task_id) INTO v_ids
       FROM (SELECT t.task_id FROM tgx.tasks t
              WHERE t.state = 'attesting' AND t.attest_deadline <= i_now

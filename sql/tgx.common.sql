@@ -36,6 +36,24 @@ INSERT INTO tgx.settings (name, value, value_type, description) VALUES
      'result (job cost, user and keeper points, linked follower jobs) may be')
 ON CONFLICT (name) DO NOTHING;
 
+CREATE OR REPLACE FUNCTION tgx._check_batch(i_batch integer, i_max integer DEFAULT 10000)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- Function: tgx._check_batch(batch, max)
+--   The batch argument of the roles' steps (dispatch, expiry, settling, alert claims).
+-- Raises: 22023 "invalid batch N" unless 1 <= batch <= max.
+BEGIN
+    IF i_batch IS NULL OR i_batch < 1 OR i_batch > i_max THEN
+        RAISE EXCEPTION 'invalid batch %', i_batch
+            USING ERRCODE = '22023', DETAIL = format('The batch must be between 1 and %s.', i_max);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tgx._check_batch(integer, integer) IS
+    'Internal: 22023 "invalid batch N" unless the batch of a role''s step is between 1 and max';
+
 CREATE OR REPLACE FUNCTION tgx.setting(i_name text)
 RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER

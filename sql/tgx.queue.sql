@@ -97,10 +97,7 @@ DECLARE
     v_pick bigint[];
     v_waiting bigint[];
 BEGIN
-    IF i_batch IS NULL OR i_batch < 1 OR i_batch > 10000 THEN
-        RAISE EXCEPTION 'invalid batch %', i_batch
-            USING ERRCODE = '22023', DETAIL = 'The batch must be between 1 and 10000.';
-    END IF;
+    PERFORM tgx._check_batch(i_batch);
 
     -- 1. eligible keepers, each locked for this call (in key order: no deadlock between
     --    dispatchers; nothing else takes these locks); the ack timeout with them
@@ -747,10 +744,7 @@ AS $$
 DECLARE
     v_ids bigint[];
 BEGIN
-    IF i_batch IS NULL OR i_batch < 1 OR i_batch > 10000 THEN
-        RAISE EXCEPTION 'invalid batch %', i_batch
-            USING ERRCODE = '22023', DETAIL = 'The batch must be between 1 and 10000.';
-    END IF;
+    PERFORM tgx._check_batch(i_batch);
     WITH c AS (
         SELECT s.task_id FROM tgx.task_settlements s
          ORDER BY s.task_id
@@ -1038,10 +1032,7 @@ DECLARE
     v_running bigint[];
     v_events tgx._keeper_event[] := '{}'::tgx._keeper_event[];
 BEGIN
-    IF i_batch IS NULL OR i_batch < 1 OR i_batch > 10000 THEN
-        RAISE EXCEPTION 'invalid batch %', i_batch
-            USING ERRCODE = '22023', DETAIL = 'The batch must be between 1 and 10000.';
-    END IF;
+    PERFORM tgx._check_batch(i_batch);
     SELECT array_agg(c.task_id) FILTER (WHERE c.state = 'assigned'),
            array_agg(c.task_id) FILTER (WHERE c.state = 'running')
       INTO v_assigned, v_running
