@@ -146,8 +146,8 @@ AS $$
 -- Function: tgx._keeper_scores(keeper_ids, now)
 --   The scoring inputs of the given keepers (all keepers when keeper_ids is NULL),
 --   computed once for a whole dispatch call:
---     active          tasks assigned to or running on the keeper, counted through the
---                     partial index tasks_keeper_active (as the view tgx.keeper_load)
+--     active          tasks assigned to or running on the keeper (the view tgx.keeper_load,
+--                     a count through the partial index tasks_keeper_active)
 --     performance     (ok + 1) / (ok + failed + 2) over its decayed attempt outcomes
 --                     (tgx.keeper_stats): a new keeper starts at the neutral 0.5
 --     reputation      (agree + 1) / (agree + disagree + 2): how often its results and its
@@ -156,7 +156,7 @@ AS $$
 --                     share of its recent good results that were of definition d
 --   Counters decay with the half-life in setting keeper_stats_half_life.
 -- Returns: one tgx._keeper_score row per keeper.
--- Tables: reads tgx.keepers, tgx.tasks, tgx.keeper_stats.
+-- Tables: reads tgx.keepers, tgx.keeper_load (tgx.tasks), tgx.keeper_stats.
 DECLARE
     v_half_life float8;
 BEGIN
@@ -190,8 +190,7 @@ BEGIN
            ARRAY(SELECT (coalesce(st.ok_by_def[d.d], 0) + 1) / (coalesce(st.ok, 0) + 7)
                    FROM generate_series(1, 7) AS d(d) ORDER BY d.d)
       FROM tgx.keepers k
-      CROSS JOIN LATERAL (SELECT count(*)::integer AS active FROM tgx.tasks t
-                           WHERE t.keeper_id = k.keeper_id AND t.state IN ('assigned', 'running')) ld
+      JOIN tgx.keeper_load ld ON ld.keeper_id = k.keeper_id
       LEFT JOIN st ON st.keeper_id = k.keeper_id
      WHERE i_keeper_ids IS NULL OR k.keeper_id = ANY (i_keeper_ids);
 END
@@ -228,7 +227,7 @@ AS $$
 -- Returns: one row per keeper; eligible = online, whitelisted and not draining;
 --   base_score = 0.4 performance + 0.3 load + 0.2 reputation (dispatch adds
 --   0.1 specialization[task_definition_id] and lowers load as it fills the keeper).
--- Tables: reads tgx.keepers, tgx.tasks, tgx.keeper_stats.
+-- Tables: reads tgx.keepers, tgx.keeper_load (tgx.tasks), tgx.keeper_stats.
 SELECT s.keeper_id, s.eligible, s.active, s.capacity, s.performance,
        greatest(0, 1 - s.active::float8 / s.capacity),
        s.reputation, s.specialization,
