@@ -167,12 +167,15 @@ AS $$
 -- Notifies: tgx_dispatch when linked tasks were created.
 DECLARE
     v_users bigint[];
+    v_user_tasks bigint[];
+    v_user_cost double precision[];
     v_links numeric[];
     v_events tgx._keeper_event[];
     v_linked integer := 0;
 BEGIN
-    -- Every read of jobs and users below goes through = ANY (i_jobs) / = ANY (v_users):
-    -- primary-key lookups whatever the statistics say, never a scan of every job or user.
+    -- Every read of jobs and users below is a primary-key probe per row of a small driving
+    -- set (the given tasks, the jobs just updated), never a scan of every job or user, and
+    -- no "= ANY" condition on the probed side, which would rescan the whole array per row.
 
     -- attestations nobody needs any more
     IF i_voted THEN
@@ -196,15 +199,20 @@ BEGIN
                    job_cost_actual = j.job_cost_actual + s.cost,
                    consecutive_failures = 0
               FROM (SELECT t.job_id, max(coalesce(t.execution_timestamp, t.finished_at, i_now)) AS executed_at,
-                           sum(greatest(t.task_opx_cost, 0)) AS cost
+                           sum(greatest(t.task_opx_cost, 0)) AS cost, count(*) AS n
                       FROM tgx.tasks t
                      WHERE t.task_id = ANY (i_done) AND t.state::text = 'succeeded'
                      GROUP BY t.job_id) s
-             WHERE j.job_id = s.job_id AND j.job_id = ANY (i_jobs)
-            RETURNING j.user_id, j.link_job_id)
-        SELECT array_agg(DISTINCT uj.user_id), array_agg(DISTINCT uj.link_job_id::numeric) FILTER (WHERE uj.link_job_id IS NOT NULL)
-          INTO v_users, v_links
-          FROM uj;
+             WHERE j.job_id = s.job_id
+            RETURNING j.user_id, j.link_job_id, s.n, s.cost
+        ), pu AS (   -- per user, from the jobs just updated (no second join of tasks and jobs)
+            SELECT uj.user_id, sum(uj.n)::bigint AS n, sum(uj.cost) AS cost FROM uj GROUP BY uj.user_id
+        )
+        SELECT (SELECT array_agg(pu.user_id ORDER BY pu.user_id) FROM pu),
+               (SELECT array_agg(pu.n ORDER BY pu.user_id) FROM pu),
+               (SELECT array_agg(pu.cost ORDER BY pu.user_id) FROM pu),
+               (SELECT array_agg(DISTINCT uj.link_job_id::numeric) FROM uj WHERE uj.link_job_id IS NOT NULL)
+          INTO v_users, v_user_tasks, v_user_cost, v_links;
         IF cardinality(v_users) > 1 THEN
             PERFORM 1 FROM tgx.users us
               WHERE us.user_id = ANY (v_users)
@@ -215,11 +223,8 @@ BEGIN
            SET total_tasks = us.total_tasks + s.n,
                user_points = us.user_points + s.cost,
                last_updated_at = i_now
-          FROM (SELECT j.user_id, count(*) AS n, sum(greatest(t.task_opx_cost, 0)) AS cost
-                  FROM tgx.tasks t JOIN tgx.jobs j ON j.job_id = t.job_id
-                 WHERE t.task_id = ANY (i_done) AND t.state::text = 'succeeded' AND j.job_id = ANY (i_jobs)
-                 GROUP BY j.user_id) s
-         WHERE us.user_id = s.user_id AND us.user_id = ANY (v_users);
+          FROM unnest(v_users, v_user_tasks, v_user_cost) AS s(user_id, n, cost)
+         WHERE us.user_id = s.user_id;
     END IF;
 
     -- linked follower jobs
@@ -234,7 +239,6 @@ BEGIN
               JOIN tgx.jobs h ON h.job_id = t.job_id
               JOIN tgx.jobs f ON f.job_id = h.link_job_id
              WHERE t.task_id = ANY (i_done) AND t.state::text = 'succeeded' AND f.status = 'pending'
-               AND h.job_id = ANY (i_jobs) AND f.job_id = ANY (v_links)
              ORDER BY t.task_id
             RETURNING 1)
         SELECT count(*) INTO v_linked FROM ins;

@@ -512,7 +512,9 @@ BEGIN
                task_attester_ids = CASE WHEN o_direct THEN '{}'::bigint[] ELSE t.task_attester_ids END,
                updated_at = i_now
           FROM f
-         WHERE t.task_id = f.task_id AND t.task_id = ANY (i_task_ids)
+         -- a primary-key probe per entry; no "= ANY" on tasks, which made tasks the outer side
+         -- and rescanned every entry for every task (quadratic in the batch)
+         WHERE t.task_id = f.task_id
            AND t.state::text = 'running' AND t.keeper_id = i_keeper_id AND t.lease_epoch = f.epoch
         RETURNING t.task_id, t.attempt, t.task_definition_id
     ), a AS (   -- the attempts, by primary key

@@ -1,5 +1,5 @@
--- queue_direct.sql: a result nobody can attest goes from running to succeeded in one update of
--- tgx._task_results (setting attesters = 0 while peers are online, or no peer online) and leaves
+-- queue_direct.sql: a result nobody can attest goes from running to succeeded in one statement of
+-- tgx._task_accept (setting attesters = 0 while peers are online, or no peer online) and leaves
 -- the task, its attempt, and (once tgx.settle_tasks() has applied the accounting queued in
 -- tgx.task_settlements) the job, the user, the keeper and its load exactly as the two steps did
 -- (running -> attesting, then the verdict none_available): every field is checked against the
@@ -7,7 +7,7 @@
 -- several jobs and users, and the linked follower of a head task.
 BEGIN;
 \ir queue_fixtures.psql
-SELECT plan(26);
+SELECT plan(30);
 
 SELECT pg_temp.keeper(1) AS p \gset
 SELECT pg_temp.keeper(2) AS q \gset
@@ -109,6 +109,31 @@ SELECT is((job_cost_actual, consecutive_failures), (3::float8, 1),
 SELECT is((SELECT count(*) FROM tgx.task_settlements WHERE task_id = :c1), 0::bigint,
           'its settlement is gone: tgx.settle_tasks will not count it again');
 SELECT throws_ok('SELECT tgx.settle_tasks(0)', '22023', 'invalid batch 0', 'a batch out of range is refused');
+
+-- one settling batch over two tasks of one job, a second job of the same user and a job of
+-- another user: every job and every user gets the sum of its own tasks
+SELECT pg_temp.job(4) AS j4 \gset
+SELECT pg_temp.task(:j1, pg_temp.t(30)) AS d1 \gset
+SELECT pg_temp.start(:d1, :p, pg_temp.t(31)) AS ed1 \gset
+SELECT pg_temp.task(:j1, pg_temp.t(30)) AS d2 \gset
+SELECT pg_temp.start(:d2, :p, pg_temp.t(31)) AS ed2 \gset
+SELECT pg_temp.task(:j4, pg_temp.t(30)) AS d3 \gset
+SELECT pg_temp.start(:d3, :p, pg_temp.t(31)) AS ed3 \gset
+SELECT pg_temp.task(:j2, pg_temp.t(30)) AS d4 \gset
+SELECT pg_temp.start(:d4, :p, pg_temp.t(31)) AS ed4 \gset
+SELECT is(tgx.submit_results(:p, format('[{"task_id": %s, "lease_epoch": %s, "result": {"task_opx_cost": 1}},
+                                          {"task_id": %s, "lease_epoch": %s, "result": {"task_opx_cost": 2}},
+                                          {"task_id": %s, "lease_epoch": %s, "result": {"task_opx_cost": 4}},
+                                          {"task_id": %s, "lease_epoch": %s, "result": {"task_opx_cost": 8}}]',
+                                         :d1, :ed1, :d2, :ed2, :d3, :ed3, :d4, :ed4)::jsonb, pg_temp.t(32)),
+          4, 'four results over three jobs and two users');
+SELECT is(tgx.settle_tasks(100, pg_temp.t(33)), 4, 'settled in one batch');
+SELECT is(array_agg((job_cost_actual, consecutive_failures)::text ORDER BY job_id),
+          ARRAY['(6,0)', '(10,0)', '(4,0)'], 'jobs: 3 + 1 + 2, 2 + 8, 4; failure streaks reset')
+  FROM tgx.jobs WHERE job_id IN (:j1, :j2, :j4);
+SELECT is(array_agg((total_tasks, user_points)::text ORDER BY u.user_address),
+          ARRAY['(7,10)', '(2,10)'], 'users: 4 + 3 tasks and 3 + 7 points; 1 + 1 tasks and 2 + 8 points')
+  FROM tgx.users u WHERE u.user_address IN ('0x303' || repeat('0', 37), '0x303' || repeat('1', 37));
 
 SELECT * FROM finish();
 ROLLBACK;
