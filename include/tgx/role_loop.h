@@ -43,6 +43,14 @@ struct tgx_loop_db;
 struct tgx_role_def {
     const char *name;            /* "scheduler": thread name, log subject, --roles entry */
     const char *const *channels; /* NULL-terminated LISTEN channels; NULL: none */
+    /*
+     * true: the connection commits with synchronous_commit = off (no wait for the WAL flush).
+     * Only for a role whose every transaction may be lost in a crash without harm: its work is
+     * still due afterwards and is done again, and whatever acts on it outside the database
+     * first commits synchronously itself (a keeper's take), which flushes the WAL up to and
+     * including this commit.  Never for a role with side effects outside the database.
+     */
+    bool async_commit;
     /* new private state in *STATE (may stay NULL); 0 or a negative enum tgx_err */
     int (*init)(void **state /* OUT: new */, const struct tgx_role_settings *s);
     /* free the state (NULL is fine) */

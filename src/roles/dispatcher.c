@@ -27,6 +27,7 @@ static int dispatcher_next(struct tgx_loop *loop, void *state, struct tgx_loop_d
 const struct tgx_role_def tgx_role_dispatcher = {
     .name = "dispatcher",
     .channels = CHANNELS,
+    .async_commit = true, /* see tgx_role_def: lost work is redone */
     .init = NULL,
     .cleanup = NULL,
     .step = dispatcher_step,

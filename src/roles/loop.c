@@ -460,6 +460,16 @@ static void run_connect(struct tgx_loop *loop)
             on_failure(loop, "could not connect to the database");
         return;
     }
+    if (loop->def->async_commit) {
+        /* a SET, not a connection option: the URL's own options= stay as they are */
+        PGresult *res = db_run(&loop->db, "SET synchronous_commit = off", 0, NULL);
+        if (res == NULL) {
+            on_failure(loop, "could not set synchronous_commit");
+            db_close(loop);
+            return;
+        }
+        PQclear(res);
+    }
     for (const char *const *ch = loop->def->channels; ch != NULL && *ch != NULL; ch++) {
         char sql[96];
         /* channel names are constants of the role table, never input */

@@ -40,6 +40,7 @@ static int monitor_next(struct tgx_loop *loop, void *state, struct tgx_loop_db *
 const struct tgx_role_def tgx_role_monitor = {
     .name = "monitor",
     .channels = CHANNELS,
+    .async_commit = true, /* see tgx_role_def: lost work is redone */
     .init = NULL,
     .cleanup = NULL,
     .step = monitor_step,

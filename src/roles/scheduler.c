@@ -26,6 +26,7 @@ static int scheduler_next(struct tgx_loop *loop, void *state, struct tgx_loop_db
 const struct tgx_role_def tgx_role_scheduler = {
     .name = "scheduler",
     .channels = CHANNELS,
+    .async_commit = true, /* see tgx_role_def: lost work is redone */
     .init = NULL,
     .cleanup = NULL,
     .step = scheduler_step,

@@ -10,7 +10,9 @@
  *     settling of accepted results -- of up to a batch); every step one task per call (4 commits
  *     per task, 5 with settle_tasks, for reference); and batched (every step a batch).  A task
  *     counts as done when its result is accepted; a round's time includes settling every task
- *     (the main connection settles what the workers left, before the round's clock stops);
+ *     (the main connection settles what the workers left, before the round's clock stops).
+ *     The roles' steps commit asynchronously, as tgxd's roles do; the keeper's calls wait for
+ *     the WAL flush (synchronous_commit = on, the server's setting);
  *  2. the raw ceiling under the same server settings: a one-table SKIP LOCKED queue
  *     (bench_raw), claim-and-delete one and a batch per transaction, and claim then complete
  *     in two statements;
@@ -94,10 +96,17 @@ static const char SQL_RAW_CLAIM_NOTIFY[] =
 static const char SQL_RAW_COMPLETE_NOTIFY[] = "WITH d AS (DELETE FROM bench_raw WHERE id = $1::bigint "
                                               "RETURNING id) SELECT pg_notify('bench_raw', '') FROM d";
 
-/* The life cycle: one stored function per statement. */
-static const char SQL_FIRE[] = "SELECT tgx.fire_due_schedules($1::integer, $2::timestamptz)";
-static const char SQL_FIRE_NOW[] = "SELECT tgx.fire_due_schedules($1::integer)";
-static const char SQL_DISPATCH[] = "SELECT tgx.dispatch_tasks($1::integer)";
+/*
+ * The life cycle: one stored function per statement.  The roles' steps (fire, dispatch, settle)
+ * commit as tgxd's scheduler, dispatcher and monitor do, with synchronous_commit = off (their
+ * lost work is redone after a crash: include/tgx/role_loop.h); here set for the statement's own
+ * transaction, since a bench connection also makes a keeper's calls, which wait for the flush.
+ */
+#define BENCH_ROLE_COMMIT " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS role_commit"
+static const char SQL_FIRE[] =
+    "SELECT tgx.fire_due_schedules($1::integer, $2::timestamptz)" BENCH_ROLE_COMMIT;
+static const char SQL_FIRE_NOW[] = "SELECT tgx.fire_due_schedules($1::integer)" BENCH_ROLE_COMMIT;
+static const char SQL_DISPATCH[] = "SELECT tgx.dispatch_tasks($1::integer)" BENCH_ROLE_COMMIT;
 static const char SQL_TAKE[] =
     "SELECT l.task_id, l.lease_epoch FROM tgx.keeper_take($1::bigint, $2::integer) l";
 enum { COL_TAKE_TASK_ID, COL_TAKE_LEASE_EPOCH };
@@ -105,7 +114,7 @@ static const char SQL_SUBMIT[] =
     "SELECT tgx.submit_result($1::bigint, $2::bigint, $3::bigint, $4::jsonb)::text";
 static const char SQL_SUBMIT_MANY[] = "SELECT tgx.submit_results($1::bigint, $2::jsonb)";
 /* The monitor role's step: settle up to $1 accepted results (their accounting); returns how many. */
-static const char SQL_SETTLE[] = "SELECT tgx.settle_tasks($1::integer)";
+static const char SQL_SETTLE[] = "SELECT tgx.settle_tasks($1::integer)" BENCH_ROLE_COMMIT;
 
 /* The result every bench keeper reports: a successful execution. */
 static const char BENCH_RESULT_JSON[] =

@@ -70,6 +70,11 @@ Test(roles_loop, roles_list)
     cr_expect_not_null(tgx_engine_find_role("monitor"));
     cr_expect_not_null(tgx_engine_find_role("health"));
     cr_expect_null(tgx_engine_find_role("api"));
+    /* roles whose lost work is redone commit asynchronously; health sends alerts out: never */
+    cr_expect(tgx_engine_find_role("scheduler")->async_commit);
+    cr_expect(tgx_engine_find_role("dispatcher")->async_commit);
+    cr_expect(tgx_engine_find_role("monitor")->async_commit);
+    cr_expect_not(tgx_engine_find_role("health")->async_commit);
 }
 
 /* ----- fake roles ------------------------------------------------------------------------------ */
@@ -79,9 +84,10 @@ static struct {
     atomic_int steps;
     atomic_int in_step;
     atomic_long last_batch;
-    int step_ms;   /* each step sleeps this long */
-    int step_rc;   /* what the step returns */
-    int64_t delay; /* what next_deadline says */
+    atomic_int sync_off; /* the DB step: 1 synchronous_commit set off by the session, else 0; -1 */
+    int step_ms;         /* each step sleeps this long */
+    int step_rc;         /* what the step returns */
+    int64_t delay;       /* what next_deadline says */
 } roles_fake;
 
 static void roles_sleep_ms(int ms)
@@ -313,4 +319,53 @@ Test(roles_loop, notify_wakes_and_reconnects_after_terminate)
     ROLES_WAIT_FOR(atomic_load(&roles_fake.steps) > before, 10000);
     cr_expect_gt(atomic_load(&roles_fake.steps), before, "LISTEN again after the reconnect");
     tgx_loop_free(loop);
+}
+
+/* A role with async_commit sees synchronous_commit = off on its connection; one without, on. */
+static int roles_sync_step(struct tgx_loop *loop, void *state, struct tgx_loop_db *db)
+{
+    (void)loop, (void)state;
+    long long off = -1;
+    /* set off by the session itself (the test cluster may run with it off anyway) */
+    int rc = tgx_loop_query_int(db,
+                                "SELECT (setting = 'off' AND source = 'session')::int FROM pg_settings"
+                                " WHERE name = 'synchronous_commit'",
+                                0, NULL, &off);
+    if (rc == 0) {
+        atomic_store(&roles_fake.sync_off, (int)off);
+        atomic_fetch_add(&roles_fake.steps, 1);
+    }
+    return rc;
+}
+
+static void roles_sync_case(bool async_commit)
+{
+    const struct tgx_role_def def = {
+        .name = "unit-sync",
+        .async_commit = async_commit,
+        .step = roles_sync_step,
+        .next_deadline = roles_db_next,
+    };
+    struct tgx_role_settings s;
+    memset(&s, 0, sizeof s);
+    s.batch = 10;
+    s.poll_ms = 600000;
+    atomic_store(&roles_fake.sync_off, -1);
+    struct tgx_loop *loop = NULL;
+    cr_assert_eq(tgx_loop_create(&def, roles_db_url(), &s, &loop), 0);
+    cr_assert_eq(tgx_loop_start(loop), 0);
+    ROLES_WAIT_FOR(atomic_load(&roles_fake.steps) >= 1, 10000);
+    cr_expect_eq(atomic_load(&roles_fake.sync_off), async_commit ? 1 : 0,
+                 "synchronous_commit on the role's connection");
+    tgx_loop_free(loop);
+}
+
+Test(roles_loop, async_commit_role_connection)
+{
+    roles_sync_case(true);
+}
+
+Test(roles_loop, sync_commit_role_connection)
+{
+    roles_sync_case(false);
 }
