@@ -101,8 +101,8 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 -- Function: tgx.keeper_assigned(keeper_id, limit)
---   The tasks assigned to a keeper and not yet acknowledged (index tasks_assigned), oldest
---   first, read only: the keeper takes each with tgx.keeper_ack.
+--   The tasks assigned to a keeper and not yet acknowledged (index tasks_assigned), the
+--   most overdue first, read only: the keeper takes each with tgx.keeper_ack.
 -- Parameters:
 --   i_limit  at most this many (1..1000)
 -- Returns: a JSON array of task objects (task_id, job_id, lease_epoch, lease_until,
@@ -115,10 +115,10 @@ BEGIN
     IF i_limit IS NULL OR i_limit < 1 OR i_limit > 1000 THEN
         RAISE EXCEPTION 'invalid limit %', i_limit USING ERRCODE = '22023';
     END IF;
-    RETURN coalesce((SELECT jsonb_agg(tgx._keeper_task_json(t) ORDER BY t.task_id)
+    RETURN coalesce((SELECT jsonb_agg(tgx._keeper_task_json(t) ORDER BY t.due_at, t.task_id)
                        FROM (SELECT * FROM tgx.tasks t
                               WHERE t.state = 'assigned' AND t.keeper_id = i_keeper_id
-                              ORDER BY t.keeper_id, t.task_id
+                              ORDER BY t.keeper_id, t.due_at, t.task_id
                               LIMIT i_limit) t), '[]'::jsonb);
 END
 $$;

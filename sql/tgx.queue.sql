@@ -253,13 +253,15 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 -- Function: tgx.keeper_take(keeper_id, limit, now)
 --   A keeper acknowledges and starts up to i_limit tasks assigned to it (index
---   tasks_assigned, oldest task first, SKIP LOCKED so two polls of one keeper never
+--   tasks_assigned, the most overdue first, SKIP LOCKED so two polls of one keeper never
 --   get the same task): state running, started_at = now, lease_until = now + setting
 --   lease_duration.  Only tasks assigned to this keeper are taken.  An ack deadline
 --   that passed is enforced by tgx.expire_leases(), not here: until the monitor has
 --   taken the task back, its keeper may still take it.  Runs with enable_sort off besides
 --   the settings of the hot path (file header): the claim must walk tasks_assigned in its
 --   order and stop at i_limit, not sort every task of the keeper that another index finds.
+--   Only tasks_assigned gives the order (due_at, task_id) for one keeper: the primary key,
+--   which gives task_id order, is never walked instead (migration 0014).
 -- Parameters:
 --   i_keeper_id  the keeper
 --   i_limit      at most this many tasks (1..1000)
@@ -282,7 +284,7 @@ BEGIN
     WITH c AS (
         SELECT t.task_id FROM tgx.tasks t
          WHERE t.state = 'assigned' AND t.keeper_id = i_keeper_id
-         ORDER BY t.keeper_id, t.task_id
+         ORDER BY t.keeper_id, t.due_at, t.task_id
          LIMIT i_limit
            FOR UPDATE SKIP LOCKED
     ), u AS (

@@ -4,7 +4,7 @@
 -- (performance, specialization, load) and spreading; tgx.next_queue_deadline.
 BEGIN;
 \ir queue_fixtures.psql
-SELECT plan(43);
+SELECT plan(45);
 
 SELECT throws_ok($$SELECT tgx.dispatch_tasks(0)$$, '22023', 'invalid batch 0', 'a batch below 1 is refused');
 
@@ -138,6 +138,18 @@ SELECT is((SELECT count(*) FROM tgx.keepers k LEFT JOIN tgx.keeper_load l USING 
             WHERE coalesce(l.active, 0) <> (SELECT count(*) FROM tgx.tasks t
                                              WHERE t.keeper_id = k.keeper_id AND t.state IN ('assigned', 'running'))),
           0::bigint, 'tgx.keeper_load counts the assigned and running tasks of every keeper');
+
+-- a keeper takes its most overdue task first (tasks_assigned on keeper_id, due_at, task_id), even
+-- when a younger task fell due earlier
+SELECT pg_temp.keeper(20) AS o \gset
+SELECT pg_temp.task(:j1, pg_temp.t(-100)) AS late \gset
+SELECT pg_temp.task(:j1, pg_temp.t(-200)) AS early \gset
+SELECT pg_temp.dispatch_to(:late, :o, pg_temp.t(201));
+SELECT pg_temp.dispatch_to(:early, :o, pg_temp.t(201));
+SELECT is((SELECT jsonb_agg(e->'task_id') FROM jsonb_array_elements(tgx.keeper_assigned(:o, 2)) e),
+          jsonb_build_array(:early, :late), 'keeper_assigned lists the most overdue first (due before any other)');
+SELECT is((SELECT task_id FROM tgx.keeper_take(:o, 1, pg_temp.t(202))), :early::bigint,
+          'keeper_take takes the most overdue first, not the oldest task id');
 
 SELECT * FROM finish();
 ROLLBACK;
