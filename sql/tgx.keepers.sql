@@ -127,8 +127,12 @@ COMMENT ON FUNCTION tgx.keeper_checkin(bigint, text, bigint, timestamptz) IS
 
 CREATE OR REPLACE VIEW tgx.keeper_load AS
 SELECT k.keeper_id,
+       -- written so that only tasks_keeper_active (keeper_id, its predicate implied) can serve
+       -- it: with "state IN ('assigned', 'running')" the planner could walk tasks_leased, whose
+       -- predicate is exactly that, filtering every active task of every keeper per keeper
        (SELECT count(*)::integer FROM tgx.tasks t
-         WHERE t.keeper_id = k.keeper_id AND t.state IN ('assigned', 'running')) AS active
+         WHERE t.keeper_id = k.keeper_id AND t.state IN ('assigned', 'running', 'attesting')
+           AND t.state <> 'attesting') AS active
   FROM tgx.keepers k;
 COMMENT ON VIEW tgx.keeper_load IS
     'Per keeper: how many tasks are assigned to or running on it (its load against keepers.capacity), counted from '

@@ -4,7 +4,7 @@
 -- (performance, specialization, load) and spreading; tgx.next_queue_deadline.
 BEGIN;
 \ir queue_fixtures.psql
-SELECT plan(45);
+SELECT plan(46);
 
 SELECT throws_ok($$SELECT tgx.dispatch_tasks(0)$$, '22023', 'invalid batch 0', 'a batch below 1 is refused');
 
@@ -150,6 +150,24 @@ SELECT is((SELECT jsonb_agg(e->'task_id') FROM jsonb_array_elements(tgx.keeper_a
           jsonb_build_array(:early, :late), 'keeper_assigned lists the most overdue first (due before any other)');
 SELECT is((SELECT task_id FROM tgx.keeper_take(:o, 1, pg_temp.t(202))), :early::bigint,
           'keeper_take takes the most overdue first, not the oldest task id');
+
+-- tgx.keeper_load counts through tasks_keeper_active only: without it, no other partial index
+-- may serve the count (tasks_leased, on lease_until, would filter every active task per keeper)
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+DROP INDEX tgx.tasks_keeper_active;
+CREATE FUNCTION pg_temp.plan_of(i_sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    v text := '';
+    r text;
+BEGIN
+    FOR r IN EXECUTE 'EXPLAIN ' || i_sql LOOP
+        v := v || r || E'\n';
+    END LOOP;
+    RETURN v;
+END $$;
+SELECT unalike(pg_temp.plan_of('SELECT * FROM tgx.keeper_load'), '%tasks_leased%',
+               'tgx.keeper_load never walks tasks_leased');
 
 SELECT * FROM finish();
 ROLLBACK;
