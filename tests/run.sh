@@ -7,8 +7,9 @@
 #  3. pgTAP tests of the SQL API (tests/sql/*.sql) with pg_prove
 #  4. plpgsql_check over every PL/pgSQL function of schema tgx
 #  5. script tests printing TAP: migrations (tests/migrate/*.sh), concurrency
-#     (tests/concurrency/run.sh), fuzz corpus replay (tests/fuzz/run.sh), the REST API against a
-#     real tgxd (tests/api/run.sh) and the SDK end to end with anvil (tests/e2e/run.sh)
+#     (tests/concurrency/run.sh, direct.sh, crash.sh: a crash of PostgreSQL), fuzz corpus
+#     replay (tests/fuzz/run.sh), the REST API against a real tgxd (tests/api/run.sh) and the
+#     SDK end to end with anvil (tests/e2e/run.sh)
 #
 # Ends with one line "N passed, N failed" and a non-zero status when anything failed.
 set -uo pipefail
@@ -109,7 +110,7 @@ else
 fi
 
 section "script tests (migrations, concurrency, REST API, SDK end to end)"
-for t in tests/migrate/*.sh tests/concurrency/run.sh tests/concurrency/direct.sh tests/fuzz/run.sh tests/keeper/*.sh tests/roles/*.sh tests/api/run.sh tests/e2e/run.sh tests/e2e/keepers.sh; do
+for t in tests/migrate/*.sh tests/concurrency/run.sh tests/concurrency/direct.sh tests/concurrency/crash.sh tests/fuzz/run.sh tests/keeper/*.sh tests/roles/*.sh tests/api/run.sh tests/e2e/run.sh tests/e2e/keepers.sh; do
   [ -x "$t" ] || continue
   out=$(mktemp)
   "$t" >"$out" 2>&1

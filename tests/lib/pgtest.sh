@@ -7,7 +7,7 @@
 # PGHOST PGPORT PGUSER PGDATABASE and TGX_DATABASE_URL.  The cluster is stopped and
 # removed on EXIT, whatever happens (pg_test_stop is chained onto any EXIT trap
 # set before pg_test_start).  PGTEST_DURABLE=1 keeps fsync and synchronous_commit on
-# (benchmarks); tests run with them off.
+# (benchmarks, crash tests); tests run with them off.  pg_test_crash crashes and restarts it.
 pg_test_start() {
   local bin
   bin=$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null)
@@ -36,13 +36,13 @@ pg_test_start() {
       --locale=C --no-sync >"$PGTEST_DIR/initdb.log" 2>&1) ||
     { cat "$PGTEST_DIR/initdb.log" >&2; return 1; }
   # every test session runs with the same time zone and a known config
-  (cd / && $PGTEST_CTL -w -t 60 -l "$PGTEST_DIR/pg.log" start -o "-p $port -k $PGTEST_DIR \
-      -c listen_addresses=127.0.0.1 $durable -c max_connections=200 -c timezone=UTC \
-      -c shared_buffers=256MB ${PGTEST_EXTRA_OPTS:-}" >/dev/null) ||
+  PGTEST_OPTS="-p $port -k $PGTEST_DIR -c listen_addresses=127.0.0.1 $durable -c max_connections=200 \
+      -c timezone=UTC -c shared_buffers=256MB ${PGTEST_EXTRA_OPTS:-}"
+  (cd / && $PGTEST_CTL -w -t 60 -l "$PGTEST_DIR/pg.log" start -o "$PGTEST_OPTS" >/dev/null) ||
     { cat "$PGTEST_DIR/pg.log" >&2; return 1; }
   export PGHOST=$PGTEST_DIR PGPORT=$port PGUSER=postgres PGDATABASE=postgres
   export TGX_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
-  export PGTEST_DIR PGTEST_CTL
+  export PGTEST_DIR PGTEST_CTL PGTEST_OPTS
   local prev
   prev=$(trap -p EXIT | sed -E "s/^trap -- '(.*)' EXIT$/\1/")
   # shellcheck disable=SC2064
@@ -54,6 +54,14 @@ pg_test_stop() {
   (cd / && $PGTEST_CTL -m immediate stop >/dev/null 2>&1)
   rm -rf "$PGTEST_DIR"
   PGTEST_DIR=
+}
+
+# pg_test_crash: stop the cluster as a crash would (immediate: no checkpoint, WAL not yet
+# written is lost), then start it again (crash recovery) with the same settings
+pg_test_crash() {
+  (cd / && $PGTEST_CTL -m immediate stop >/dev/null) || return 1
+  (cd / && $PGTEST_CTL -w -t 60 -l "$PGTEST_DIR/pg.log" start -o "$PGTEST_OPTS" >/dev/null) ||
+    { cat "$PGTEST_DIR/pg.log" >&2; return 1; }
 }
 
 # pg_test_createdb NAME: an empty database NAME; prints its URL
