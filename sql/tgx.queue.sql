@@ -33,6 +33,14 @@
 -- of ids, for which the plan cache would otherwise re-plan every call (custom plans look cheaper
 -- with the array's values known), and planning the larger statements costs more than running
 -- them for one task; with the scans above disabled, the generic plans are the key lookups.
+-- Two more rules keep a generic plan linear whatever it estimates (each broke once):
+--   * a join of a batch (an unnest of arrays, or rows just updated) with a table probes the
+--     table by key per row and carries no "= ANY (batch)" on the probed side: with it, a
+--     generic plan put the table outside and rescanned the whole batch for every row;
+--   * a claim orders by something only its own index gives (tasks_assigned: keeper_id,
+--     due_at, task_id), and a count is written so that only its index's predicate is implied
+--     (tgx.keeper_load): otherwise another index that gives the same order or predicate
+--     (the primary key, tasks_leased) may be walked, filtering every row it holds.
 
 ------------------------------------------------------------------------------
 -- Dispatch
