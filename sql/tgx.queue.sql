@@ -537,7 +537,9 @@ BEGIN
         SELECT u.task_id, u.attempt, i_keeper_id, i_now FROM u WHERE o_direct
     )
     SELECT array_agg(u.task_id ORDER BY u.task_id),
+           -- the keeper's ok counters, for the attesting path (accepted at once: settle_tasks)
            array_agg(ROW(i_keeper_id, u.task_definition_id, 1, 0, 0, 0, 0, 0, 0)::tgx._keeper_event)
+               FILTER (WHERE NOT o_direct)
       INTO o_applied, v_events
       FROM u;
     IF o_applied IS NOT NULL AND NOT o_direct THEN
