@@ -208,11 +208,11 @@ BEGIN
         ), pu AS (   -- per user, from the jobs just updated (no second join of tasks and jobs)
             SELECT uj.user_id, sum(uj.n)::bigint AS n, sum(uj.cost) AS cost FROM uj GROUP BY uj.user_id
         )
-        SELECT (SELECT array_agg(pu.user_id ORDER BY pu.user_id) FROM pu),
-               (SELECT array_agg(pu.n ORDER BY pu.user_id) FROM pu),
-               (SELECT array_agg(pu.cost ORDER BY pu.user_id) FROM pu),
+        SELECT array_agg(pu.user_id ORDER BY pu.user_id), array_agg(pu.n ORDER BY pu.user_id),
+               array_agg(pu.cost ORDER BY pu.user_id),
                (SELECT array_agg(DISTINCT uj.link_job_id::numeric) FROM uj WHERE uj.link_job_id IS NOT NULL)
-          INTO v_users, v_user_tasks, v_user_cost, v_links;
+          INTO v_users, v_user_tasks, v_user_cost, v_links
+          FROM pu;
         IF cardinality(v_users) > 1 THEN
             PERFORM 1 FROM tgx.users us
               WHERE us.user_id = ANY (v_users)
