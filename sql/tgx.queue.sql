@@ -285,9 +285,7 @@ BEGIN
     END IF;
 
     -- One statement: the claim, the tasks, their attempts (by primary key: the claim reads
-    -- each task's attempt number) and what to execute.  The custom script by a lateral probe
-    -- of its primary key: a plain join may be planned as a scan of the whole table per task
-    -- when it was (nearly) empty at planning.
+    -- each task's attempt number) and what to execute.
     RETURN QUERY
     WITH c AS (
         SELECT t.task_id FROM tgx.tasks t
@@ -313,10 +311,15 @@ BEGIN
            j.abi, j.arg_type, j.arguments, j.dynamic_arguments_script_url,
            cs.custom_script_url, cs.script_language, u.trigger_data, u.scheduled_for, u.trace_id
       FROM u
-      JOIN tgx.jobs j ON j.job_id = u.job_id
+      -- the job and the custom script by a lateral probe of their primary keys (LIMIT: kept a
+      -- subquery, so probed by key per task): a plain join may be planned as a hash join over
+      -- the whole table, which costs O(jobs) per take
+      CROSS JOIN LATERAL (SELECT jb.job_id, jb.target_chain_id, jb.target_contract_address, jb.target_function,
+                                 jb.abi, jb.arg_type, jb.arguments, jb.dynamic_arguments_script_url
+                            FROM tgx.jobs jb WHERE jb.job_id = u.job_id LIMIT 1) j
       LEFT JOIN LATERAL (SELECT x.custom_script_url, x.script_language FROM tgx.custom_scripts x
                           WHERE x.job_id = u.job_id
-                          LIMIT 1) cs ON true   -- LIMIT: kept a subquery, so probed by key per task
+                          LIMIT 1) cs ON true
      ORDER BY u.task_id;
     IF NOT FOUND THEN
         -- nothing to take: an unknown keeper is an error (a known one simply has no work)

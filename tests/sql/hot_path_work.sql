@@ -1,0 +1,114 @@
+-- hot_path_work.sql: every step of the life cycle reads rows in proportion to its batch, not to
+-- the tables.  With 400 jobs, schedules and pending tasks and a history of 4000 finished tasks,
+-- all analyzed, one call of each step for one task (fire, dispatch, take, result, settle,
+-- failure, lease expiry) may read at most a handful of rows of any table.  The counts are the
+-- transaction's own (pg_stat_xact_user_tables: rows fetched by index scans and read by
+-- sequential scans), so the test sees what the statements inside the stored functions did,
+-- whatever plan the planner chose.  A plan that joins a batch to a whole table fails here:
+-- keeper_take's generic plan, with statistics that show a keeper holding a large backlog,
+-- joined its tasks to the jobs by a hash join over every job (O(jobs) per take).
+BEGIN;
+\ir queue_fixtures.psql
+SELECT plan(11);
+
+-- the plans depend on statistics, so they are the test's own: autovacuum, which skips a table
+-- it cannot lock at once, must not analyze these tables (seeing none of the rows added here)
+-- while the test runs
+LOCK TABLE tgx.jobs, tgx.time_schedules, tgx.tasks, tgx.task_attempts, tgx.users, tgx.keepers,
+           tgx.task_settlements IN SHARE UPDATE EXCLUSIVE MODE;
+
+-- rows read (index fetches + sequential reads) per table by I_SQL, more than I_MAX of them; not
+-- counting tgx.keepers, which dispatch and result read whole by design (the online keepers are
+-- scored or asked to attest; a fleet is small)
+CREATE FUNCTION pg_temp.reads_over(i_sql text, i_max integer DEFAULT 20)
+RETURNS TABLE (relname name, reads bigint) LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS reads_before AS
+        SELECT s.relid, s.relname, s.seq_tup_read, s.idx_tup_fetch FROM pg_stat_xact_user_tables s WHERE false;
+    TRUNCATE reads_before;
+    INSERT INTO reads_before
+        SELECT s.relid, s.relname, coalesce(s.seq_tup_read, 0), coalesce(s.idx_tup_fetch, 0)
+          FROM pg_stat_xact_user_tables s WHERE s.schemaname = 'tgx';
+    EXECUTE i_sql;
+    RETURN QUERY
+        SELECT s.relname, coalesce(s.seq_tup_read, 0) + coalesce(s.idx_tup_fetch, 0)
+                          - coalesce(b.seq_tup_read, 0) - coalesce(b.idx_tup_fetch, 0)
+          FROM pg_stat_xact_user_tables s LEFT JOIN reads_before b ON b.relid = s.relid
+         WHERE s.schemaname = 'tgx' AND s.relname <> 'keepers'
+           AND coalesce(s.seq_tup_read, 0) + coalesce(s.idx_tup_fetch, 0)
+               - coalesce(b.seq_tup_read, 0) - coalesce(b.idx_tup_fetch, 0) > i_max
+         ORDER BY 1;
+END $$;
+
+-- 400 jobs of the fixture user, each with an interval schedule and a pending task due at t(0);
+-- the keepers; statistics that know the tables' sizes
+SELECT pg_temp.keeper(1, i_capacity => 1000) AS k \gset
+SELECT pg_temp.keeper(2, i_capacity => 1000) AS k2 \gset
+SELECT count(pg_temp.job(n)) FROM generate_series(1, 400) n;
+INSERT INTO tgx.time_schedules (job_id, schedule_type, time_interval, misfire_policy)
+SELECT 303000 + n, 'interval', 60, 'fire_once' FROM generate_series(1, 400) n;
+SET LOCAL session_replication_role = replica;   -- no trigger recomputes next_fire_at
+UPDATE tgx.time_schedules SET next_fire_at = pg_temp.t(0) WHERE job_id BETWEEN 303001 AND 303400;
+RESET session_replication_role;
+SELECT count(pg_temp.task(303000 + n, pg_temp.t(0))) FROM generate_series(1, 400) n;
+-- a history: 4000 finished tasks with their attempts, performed by the two keepers (a plan that
+-- reads a whole table then reads thousands of rows, where the right one reads a few)
+INSERT INTO tgx.tasks (job_id, task_definition_id, state, scheduled_for, due_at, attempt, keeper_id, lease_epoch,
+                       result, task_performer_id, is_successful, is_accepted, created_at, updated_at, started_at,
+                       finished_at)
+SELECT 303001 + g % 400, 1, 'succeeded', pg_temp.t(-10000 + g), pg_temp.t(-10000 + g), 1, (ARRAY[:k, :k2])[1 + g % 2], 1, '{"success": true}',
+       (ARRAY[:k, :k2])[1 + g % 2], true, true, pg_temp.t(-10000 + g), pg_temp.t(-9999 + g), pg_temp.t(-10000 + g), pg_temp.t(-9999 + g)
+  FROM generate_series(1, 4000) g;
+INSERT INTO tgx.task_attempts (task_id, attempt, keeper_id, lease_epoch, assigned_at, started_at, ended_at, outcome)
+SELECT t.task_id, 1, t.keeper_id, 1, t.created_at, t.started_at, t.finished_at, 'result'
+  FROM tgx.tasks t WHERE t.state = 'succeeded' AND t.job_id BETWEEN 303001 AND 303400;
+SELECT tgx.set_setting('attesters', '0', 'hot path test: results are accepted at once');
+ANALYZE tgx.jobs;
+ANALYZE tgx.time_schedules;
+ANALYZE tgx.tasks;
+ANALYZE tgx.task_attempts;
+ANALYZE tgx.users;
+-- a sequential scan of these small tables may be the cheapest plan; at scale it is not: what
+-- is looked for is a plan that reads a whole table through an index (a bad join order, a
+-- hash join over a table) or by a sequential scan that has no other way (a missing index)
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+
+SELECT is_empty($$SELECT * FROM pg_temp.reads_over('SELECT tgx.fire_due_schedules(1, pg_temp.t(1))')$$,
+                'fire_due_schedules(1) reads a handful of rows of each table');
+-- (dispatch also counts the active tasks of every eligible keeper, at most their capacities:
+-- here they have none yet)
+SELECT is_empty($$SELECT * FROM pg_temp.reads_over('SELECT tgx.dispatch_tasks(2, pg_temp.t(1))')$$,
+                'dispatch_tasks(2) reads a handful of rows of each table');
+-- a keeper's calls, planned while statistics say no task is assigned or running
+SELECT is_empty(format($$SELECT * FROM pg_temp.reads_over(
+                    'CREATE TEMP TABLE taken AS SELECT * FROM tgx.keeper_take(%s, 1, pg_temp.t(2))')$$, :k),
+                'keeper_take(1) reads a handful of rows of each table');
+SELECT is_empty(format($$SELECT * FROM pg_temp.reads_over(
+                    'SELECT tgx.submit_result(task_id, %s, lease_epoch, ''{"success": true}'') FROM taken')$$, :k),
+                'submit_result reads a handful of rows of each table (the task by key, not every task)');
+SELECT is_empty($$SELECT * FROM pg_temp.reads_over('SELECT tgx.settle_tasks(1, pg_temp.t(3))')$$,
+                'settle_tasks(1) reads a handful of rows of each table');
+
+-- most tasks assigned, and statistics that know it: the generic plan of keeper_take's claim
+-- then expects many rows
+SELECT is(tgx.dispatch_tasks(300, pg_temp.t(1)), 300, 'setup: 300 more tasks are assigned');
+ANALYZE tgx.tasks;
+ANALYZE tgx.task_attempts;
+DROP TABLE taken;
+SELECT is_empty(format($$SELECT * FROM pg_temp.reads_over(
+                    'CREATE TEMP TABLE taken AS SELECT * FROM tgx.keeper_take(%s, 1, pg_temp.t(4))')$$, :k),
+                'keeper_take(1) with many tasks assigned reads a handful of rows (the job by key, not every job)');
+SELECT is(count(*), 1::bigint, 'keeper_take took one task') FROM taken;
+SELECT is_empty(format($$SELECT * FROM pg_temp.reads_over(
+                    'SELECT tgx.submit_result(task_id, %s, lease_epoch, ''{"success": true}'') FROM taken')$$, :k),
+                'submit_result with many tasks running reads a handful of rows of each table');
+SELECT is_empty(format($$SELECT * FROM pg_temp.reads_over(
+                    'SELECT tgx.fail_task(l.task_id, %s, l.lease_epoch, ''boom'', false, pg_temp.t(5))
+                       FROM tgx.keeper_take(%s, 1, pg_temp.t(5)) l')$$, :k2, :k2),
+                'keeper_take(1) and a transient fail_task read a handful of rows of each table');
+SELECT is_empty($$SELECT * FROM pg_temp.reads_over('SELECT tgx.expire_leases(1, pg_temp.t(1000))')$$,
+                'expire_leases(1) reads a handful of rows of each table');
+
+SELECT * FROM finish();
+ROLLBACK;
