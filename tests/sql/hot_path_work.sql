@@ -1,7 +1,8 @@
 -- hot_path_work.sql: every step of the life cycle reads rows in proportion to its batch, not to
 -- the tables.  With 400 jobs, schedules and pending tasks and a history of 4000 finished tasks,
 -- all analyzed, one call of each step for one task (fire, dispatch, take, result, settle,
--- failure, lease expiry) may read at most a handful of rows of any table.  The counts are the
+-- failure, lease expiry, attestation and its expiry) may read at most a handful of rows of any
+-- table (20; tgx.keepers, a small fleet read whole by design, aside).  The counts are the
 -- transaction's own (pg_stat_xact_user_tables: rows fetched by index scans and read by
 -- sequential scans), so the test sees what the statements inside the stored functions did,
 -- whatever plan the planner chose.  A plan that joins a batch to a whole table fails here:
@@ -9,7 +10,7 @@
 -- joined its tasks to the jobs by a hash join over every job (O(jobs) per take).
 BEGIN;
 \ir queue_fixtures.psql
-SELECT plan(11);
+SELECT plan(15);
 
 -- the plans depend on statistics, so they are the test's own: autovacuum, which skips a table
 -- it cannot lock at once, must not analyze these tables (seeing none of the rows added here)
@@ -110,5 +111,21 @@ SELECT is_empty(format($$SELECT * FROM pg_temp.reads_over(
 SELECT is_empty($$SELECT * FROM pg_temp.reads_over('SELECT tgx.expire_leases(1, pg_temp.t(1000))')$$,
                 'expire_leases(1) reads a handful of rows of each table');
 
+-- with attesters: the result goes to attesting and an attester is chosen; its verdict decides;
+-- an attestation that does not arrive in time is replaced
+SELECT tgx.set_setting('attesters', '1', 'hot path test: one attester');
+DROP TABLE taken;
+SELECT is_empty(format($$SELECT * FROM pg_temp.reads_over(
+                    'CREATE TEMP TABLE taken AS SELECT l.task_id, l.lease_epoch,
+                            tgx.submit_result(l.task_id, %s, l.lease_epoch, ''{"success": true}'', pg_temp.t(6)) AS state
+                       FROM tgx.keeper_take(%s, 2, pg_temp.t(6)) l', 40)$$, :k, :k),
+                'keeper_take(2) and two results to attest read a handful of rows of each table per task');
+SELECT is(array_agg(state ORDER BY task_id), '{attesting,attesting}', 'both results are being attested') FROM taken;
+SELECT is_empty(format($$SELECT * FROM pg_temp.reads_over(
+                    'SELECT tgx.submit_attestation(task_id, %s, lease_epoch, true, NULL, NULL, pg_temp.t(7))
+                       FROM taken ORDER BY task_id LIMIT 1')$$, :k2),
+                'submit_attestation reads a handful of rows of each table');
+SELECT is_empty($$SELECT * FROM pg_temp.reads_over('SELECT tgx.expire_attestations(1, pg_temp.t(10000))')$$,
+                'expire_attestations(1) reads a handful of rows of each table');
 SELECT * FROM finish();
 ROLLBACK;
