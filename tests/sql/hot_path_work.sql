@@ -21,14 +21,13 @@ LOCK TABLE tgx.jobs, tgx.time_schedules, tgx.tasks, tgx.task_attempts, tgx.users
 -- rows read (index fetches + sequential reads) per table by I_SQL, more than I_MAX of them; not
 -- counting tgx.keepers, which dispatch and result read whole by design (the online keepers are
 -- scored or asked to attest; a fleet is small)
+CREATE TEMP TABLE reads_before (relid oid, seq_tup_read bigint, idx_tup_fetch bigint);
 CREATE FUNCTION pg_temp.reads_over(i_sql text, i_max integer DEFAULT 20)
 RETURNS TABLE (relname name, reads bigint) LANGUAGE plpgsql AS $$
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS reads_before AS
-        SELECT s.relid, s.relname, s.seq_tup_read, s.idx_tup_fetch FROM pg_stat_xact_user_tables s WHERE false;
     TRUNCATE reads_before;
     INSERT INTO reads_before
-        SELECT s.relid, s.relname, coalesce(s.seq_tup_read, 0), coalesce(s.idx_tup_fetch, 0)
+        SELECT s.relid, coalesce(s.seq_tup_read, 0), coalesce(s.idx_tup_fetch, 0)
           FROM pg_stat_xact_user_tables s WHERE s.schemaname = 'tgx';
     EXECUTE i_sql;
     RETURN QUERY
