@@ -38,8 +38,8 @@
 --     table by key per row and carries no "= ANY (batch)" on the probed side: with it, a
 --     generic plan put the table outside and rescanned the whole batch for every row; a batch
 --     that comes from a claim (whose generic estimate is a tenth of the backlog, hundreds of
---     rows) reads the table by a LATERAL subquery with LIMIT, which no plan turns into a
---     hash join over the whole table (tests/sql/hot_path_work.sql);
+--     rows) reads the tables it only reads by a LATERAL subquery with LIMIT, which no plan
+--     turns into a hash join over the whole table (tests/sql/hot_path_work.sql);
 --   * a claim orders by something only its own index gives (tasks_assigned: keeper_id,
 --     due_at, task_id), and a count is written so that only its index's predicate is implied
 --     (tgx.keeper_load): otherwise another index that gives the same order or predicate
