@@ -16,7 +16,8 @@
  *  2. the raw ceiling under the same server settings: a one-table SKIP LOCKED queue
  *     (bench_raw), claim-and-delete one and a batch per transaction, and claim then complete
  *     in two statements;
- *  3. the ratios of 1 to 2;
+ *  3. the ratios of 1 to 2, and the WAL each row writes per task (row), from the server's WAL
+ *     insert position before and after the round shown;
  *  4. 1 again with millions of finished tasks in the ledger, and the ratio to 1;
  *  5. the wake-up latency of a keeper waiting on NOTIFY: due -> taken, assigned -> taken.
  * It prints one table on stdout (progress on stderr).  It never fails on time: the exit
@@ -182,6 +183,9 @@ static const char SQL_ROUND_CANCEL[] =
 /* Settlements of the round's tasks left unsettled (SQL_SETTLE_LEFT) or dropped after a failure. */
 static const char SQL_SETTLE_LEFT[] = "SELECT count(*) FROM tgx.task_settlements WHERE task_id > $1::bigint";
 static const char SQL_SETTLE_DROP[] = "DELETE FROM tgx.task_settlements WHERE task_id > $1::bigint";
+/* The WAL a round writes: the insert position before it, then the bytes since ($1). */
+static const char SQL_WAL_POS[] = "SELECT pg_current_wal_insert_lsn()::text";
+static const char SQL_WAL_SINCE[] = "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::bigint";
 static const char SQL_FUNCTION_EXISTS[] = "SELECT (to_regprocedure($1::text) IS NOT NULL)::integer";
 /* The seeded history: $1 finished tasks spread over jobs 1..$2 and ~one month, performed by $3. */
 static const char SQL_SEED_HISTORY[] =
@@ -342,6 +346,7 @@ struct bench {
     int nkeepers;
     long seeded;                       /* finished tasks seeded (part 4) */
     double rate[ROW__COUNT][8];        /* per row and connection count index; NAN = n/a */
+    double wal[ROW__COUNT][8];         /* WAL bytes per task (row) of the round of rate; NAN = n/a */
     char row_note[ROW__COUNT][64];     /* why a row stopped ("" when it did not) */
     struct bench_latency lat_due;      /* due -> taken, through a dispatcher waiting on tgx_dispatch */
     struct bench_latency lat_assigned; /* assigned -> taken */
@@ -1197,10 +1202,13 @@ static int bench_round_settle(struct bench *b, struct bench_calls *calls)
  * settling every task), *CALLS the time per statement; or the call fails.
  */
 static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int role_batch, int nconn,
-                           long m, double *rate, struct bench_calls *calls) TGX_MUSTCHECK;
+                           long m, double *rate, double *wal, struct bench_calls *calls) TGX_MUSTCHECK;
 static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int role_batch, int nconn,
-                           long m, double *rate, struct bench_calls *calls)
+                           long m, double *rate, double *wal, struct bench_calls *calls)
 {
+    char wal_start[64];
+    long wal_bytes = 0;
+
     struct bench_round r;
     struct bench_worker w[BENCH_MAX_CONNS];
     pthread_t th[BENCH_MAX_CONNS];
@@ -1237,6 +1245,9 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
             return -TGX_ERR_DB;
     }
 
+    /* everything the round writes from here on is its own (the other connections are idle) */
+    if (bench_sql_text(b, SQL_WAL_POS, wal_start, sizeof wal_start) < 0)
+        return -TGX_ERR_DB;
     pthread_barrier_init(&r.start, NULL, (unsigned)nconn);
     for (int i = 0; i < nconn; i++) {
         memset(&w[i], 0, sizeof w[i]);
@@ -1312,7 +1323,14 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
         bench_log("raw round of %ld rows completed %ld", m, total);
         return -TGX_ERR_STATE;
     }
+    {
+        const char *v[1] = {wal_start};
+
+        if (bench_sql_long(b, SQL_WAL_SINCE, 1, v, &wal_bytes) < 0)
+            return -TGX_ERR_DB;
+    }
     *rate = t1 > t0 ? (double)total / (t1 - t0) : 0;
+    *wal = total > 0 ? (double)wal_bytes / (double)total : NAN;
     return 0;
 }
 
@@ -1347,7 +1365,7 @@ static int bench_cell(struct bench *b, enum bench_row row, int ci)
     int role_batch = spec->roles_batched ? b->cfg.batch : 1;
     struct bench_calls calls;
     long m_cal, m, m_max;
-    double rate = 0;
+    double rate = 0, wal = NAN;
     int rc;
 
     if (spec->kind == KIND_LIFE) {
@@ -1368,7 +1386,7 @@ static int bench_cell(struct bench *b, enum bench_row row, int ci)
         m_cal = m_max;
     if (bench_settle(b, true) < 0)
         return -TGX_ERR_DB;
-    rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m_cal, &rate, &calls);
+    rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m_cal, &rate, &wal, &calls);
     if (rc < 0)
         return rc;
     m = (long)(rate * b->cfg.cell_seconds);
@@ -1381,13 +1399,15 @@ static int bench_cell(struct bench *b, enum bench_row row, int ci)
     for (int i = 0; i < BENCH_ROUNDS; i++) {
         if (bench_settle(b, false) < 0)
             return -TGX_ERR_DB;
-        rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m, &rate, &calls);
+        rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m, &rate, &wal, &calls);
         if (rc < 0)
             return rc;
-        bench_log("  %d conn: round %d of %ld: %.0f/s", nconn, i + 1, m, rate);
+        bench_log("  %d conn: round %d of %ld: %.0f/s, %.0f bytes of WAL each", nconn, i + 1, m, rate, wal);
         bench_log_calls(&calls);
-        if (isnan(b->rate[row][ci]) || rate > b->rate[row][ci])
+        if (isnan(b->rate[row][ci]) || rate > b->rate[row][ci]) {
             b->rate[row][ci] = rate;
+            b->wal[row][ci] = wal;
+        }
     }
     return 0;
 }
@@ -1776,6 +1796,19 @@ static void bench_print_rate_row(const struct bench *b, const char *label, enum 
 }
 
 /* A ratio row NUM/DEN with its target (>= MIN; TARGET NULL: none); prints how many cells meet it. */
+/* WAL bytes per task (row) of the rounds shown in ROW, in kB. */
+static void bench_print_wal_row(const struct bench *b, const char *label, enum bench_row row)
+{
+    printf("%-50s %-7s", label, "kB");
+    for (int ci = 0; ci < b->cfg.nconns; ci++) {
+        if (isnan(b->wal[row][ci]))
+            printf(" %9s", "n/a");
+        else
+            printf(" %9.2f", b->wal[row][ci] / 1024.0);
+    }
+    printf("\n");
+}
+
 static void bench_print_ratio_row(const struct bench *b, const char *label, enum bench_row num,
                                   enum bench_row den, double min, const char *target)
 {
@@ -1865,6 +1898,13 @@ static void bench_print(const struct bench *b)
                           ROW_RAW_CLAIM_COMPLETE, 0.5, ">= 50%");
     bench_print_ratio_row(b, "  (every step 1 per call) / raw claim-then-complete", ROW_LIFE_ONE_ALL,
                           ROW_RAW_CLAIM_COMPLETE, 0.5, NULL);
+    printf("  WAL written per task (row), after each cell's checkpoint (full-page images included):\n");
+    bench_print_wal_row(b, "  life cycle, 1 task per keeper call", ROW_LIFE_ONE);
+    snprintf(label, sizeof label, "  life cycle, %s per call", batch);
+    bench_print_wal_row(b, label, ROW_LIFE_BATCH);
+    bench_print_wal_row(b, "  raw claim, then complete", ROW_RAW_CLAIM_COMPLETE);
+    snprintf(label, sizeof label, "  raw claim-and-delete, %s per transaction", batch);
+    bench_print_wal_row(b, label, ROW_RAW_DELETE_BATCH);
     snprintf(label, sizeof label, "4 life cycle, 1 per keeper call, %s finished tasks", hist);
     bench_print_rate_row(b, label, ROW_HIST_ONE, "tasks/s");
     snprintf(label, sizeof label, "4 life cycle, %s per call, %s finished tasks", batch, hist);
@@ -1889,7 +1929,7 @@ int main(int argc, char **argv)
     memset(&b, 0, sizeof b);
     for (int r = 0; r < ROW__COUNT; r++)
         for (int ci = 0; ci < 8; ci++)
-            b.rate[r][ci] = NAN;
+            b.rate[r][ci] = b.wal[r][ci] = NAN;
     bench_config_load(&b.cfg, argc, argv);
     srand((unsigned)time(NULL));
     snprintf(b.lat_due.note, sizeof b.lat_due.note, "not run: TGX_BENCH_PARTS");
