@@ -10,7 +10,7 @@
 -- joined its tasks to the jobs by a hash join over every job (O(jobs) per take).
 BEGIN;
 \ir queue_fixtures.psql
-SELECT plan(15);
+SELECT plan(16);
 
 -- the plans depend on statistics, so they are the test's own: autovacuum, which skips a table
 -- it cannot lock at once, must not analyze these tables (seeing none of the rows added here)
@@ -87,8 +87,19 @@ SELECT is_empty(format($$SELECT * FROM pg_temp.reads_over(
 SELECT is_empty(format($$SELECT * FROM pg_temp.reads_over(
                     'SELECT tgx.submit_result(task_id, %s, lease_epoch, ''{"success": true}'') FROM taken')$$, :k),
                 'submit_result reads a handful of rows of each table (the task by key, not every task)');
+CREATE TEMP TABLE upd_before AS
+    SELECT s.relname, s.n_tup_upd, s.n_tup_hot_upd FROM pg_stat_xact_user_tables s
+     WHERE s.schemaname = 'tgx' AND s.relname IN ('jobs', 'users');
 SELECT is_empty($$SELECT * FROM pg_temp.reads_over('SELECT tgx.settle_tasks(1, pg_temp.t(3))')$$,
                 'settle_tasks(1) reads a handful of rows of each table');
+-- the job's and the user's counters are updated in place (HOT): the pages of jobs and users
+-- keep room for it (fillfactor, migration 0015)
+SELECT is(string_agg(format('%s: %s updated, %s in place', s.relname, s.n_tup_upd - b.n_tup_upd,
+                            s.n_tup_hot_upd - b.n_tup_hot_upd), '; ' ORDER BY s.relname),
+          'jobs: 1 updated, 1 in place; users: 1 updated, 1 in place',
+          'settle_tasks updates the job and its user once each, in place (HOT)')
+  FROM pg_stat_xact_user_tables s JOIN upd_before b USING (relname)
+ WHERE s.schemaname = 'tgx';
 
 -- most tasks assigned, and statistics that know it: the generic plan of keeper_take's claim
 -- then expects many rows
