@@ -8,7 +8,8 @@
 -- users) gets an entry, a dead one after the next settlement, for vacuum to remove.  With a
 -- fifth of each page free the update stays on its page and no index is touched (measured with
 -- pg_waldump: 100 of 100 settlements updated job and user in place, against 14 and 15 of 100
--- before; settle_tasks(100) 5.5 -> 3.7 ms).  As in 0007_perf.sql for the keepers' rows.
+-- before; settle_tasks(100) 5.4 -> 5.0 and 4.6 -> 4.2 ms in alternating runs).  As in
+-- 0007_perf.sql for the keepers' rows.
 -- Applies to pages written from now on (VACUUM FULL or pg_repack rewrite the others).
 
 ALTER TABLE tgx.jobs SET (fillfactor = 80);
