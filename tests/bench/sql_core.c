@@ -1206,14 +1206,12 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
 static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int role_batch, int nconn,
                            long m, double *rate, double *wal, struct bench_calls *calls)
 {
-    char wal_start[64];
-    long wal_bytes = 0;
-
     struct bench_round r;
     struct bench_worker w[BENCH_MAX_CONNS];
     pthread_t th[BENCH_MAX_CONNS];
-    long first_task = 0, total = 0;
+    long first_task = 0, total = 0, wal_bytes = 0;
     double t0 = 0, t1 = 0;
+    char wal_start[64];
     int rc = 0;
 
     memset(&r, 0, sizeof r);
@@ -1795,7 +1793,6 @@ static void bench_print_rate_row(const struct bench *b, const char *label, enum 
     printf("\n");
 }
 
-/* A ratio row NUM/DEN with its target (>= MIN; TARGET NULL: none); prints how many cells meet it. */
 /* WAL bytes per task (row) of the rounds shown in ROW, in kB. */
 static void bench_print_wal_row(const struct bench *b, const char *label, enum bench_row row)
 {
@@ -1809,6 +1806,7 @@ static void bench_print_wal_row(const struct bench *b, const char *label, enum b
     printf("\n");
 }
 
+/* A ratio row NUM/DEN with its target (>= MIN; TARGET NULL: none); prints how many cells meet it. */
 static void bench_print_ratio_row(const struct bench *b, const char *label, enum bench_row num,
                                   enum bench_row den, double min, const char *target)
 {
@@ -1898,7 +1896,7 @@ static void bench_print(const struct bench *b)
                           ROW_RAW_CLAIM_COMPLETE, 0.5, ">= 50%");
     bench_print_ratio_row(b, "  (every step 1 per call) / raw claim-then-complete", ROW_LIFE_ONE_ALL,
                           ROW_RAW_CLAIM_COMPLETE, 0.5, NULL);
-    printf("  WAL written per task (row), after each cell's checkpoint (full-page images included):\n");
+    printf("  WAL written per task (row), full-page images included:\n");
     bench_print_wal_row(b, "  life cycle, 1 task per keeper call", ROW_LIFE_ONE);
     snprintf(label, sizeof label, "  life cycle, %s per call", batch);
     bench_print_wal_row(b, label, ROW_LIFE_BATCH);
