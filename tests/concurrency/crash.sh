@@ -34,12 +34,7 @@ export PGTEST_EXTRA_OPTS="-c wal_writer_delay=10s -c autovacuum=off"
 PGTEST_DURABLE=1 pg_test_start >/dev/null || bail "could not start a PostgreSQL test cluster"
 db=tgx_crash
 createdb "$db" || bail "could not create $db"
-if [ -n "${TGX_MIGRATE:-}" ]; then
-  $TGX_MIGRATE "$db" >/dev/null || bail "could not migrate $db"
-else
-  "$top/build/tgxd" migrate --sql-dir "$top" --database-url "postgresql://postgres@127.0.0.1:$PGPORT/$db" \
-    >/dev/null || bail "could not migrate $db"
-fi
+${TGX_MIGRATE:-$top/tests/lib/migrate_db.sh} "$db" >/dev/null || bail "could not migrate $db"
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 role() { PGOPTIONS="-c synchronous_commit=off" q -c "$1"; } # a role's connection: asynchronous commits
 

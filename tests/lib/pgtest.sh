@@ -38,8 +38,7 @@ pg_test_start() {
   # every test session runs with the same time zone and a known config
   PGTEST_OPTS="-p $port -k $PGTEST_DIR -c listen_addresses=127.0.0.1 $durable -c max_connections=200 \
       -c timezone=UTC -c shared_buffers=256MB ${PGTEST_EXTRA_OPTS:-}"
-  (cd / && $PGTEST_CTL -w -t 60 -l "$PGTEST_DIR/pg.log" start -o "$PGTEST_OPTS" >/dev/null) ||
-    { cat "$PGTEST_DIR/pg.log" >&2; return 1; }
+  pg_test_ctl_start || return 1
   export PGHOST=$PGTEST_DIR PGPORT=$port PGUSER=postgres PGDATABASE=postgres
   export TGX_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/postgres"
   export PGTEST_DIR PGTEST_CTL PGTEST_OPTS
@@ -60,6 +59,11 @@ pg_test_stop() {
 # written is lost), then start it again (crash recovery) with the same settings
 pg_test_crash() {
   (cd / && $PGTEST_CTL -m immediate stop >/dev/null) || return 1
+  pg_test_ctl_start
+}
+
+# pg_test_ctl_start: start the cluster's server with PGTEST_OPTS (its log on failure)
+pg_test_ctl_start() {
   (cd / && $PGTEST_CTL -w -t 60 -l "$PGTEST_DIR/pg.log" start -o "$PGTEST_OPTS" >/dev/null) ||
     { cat "$PGTEST_DIR/pg.log" >&2; return 1; }
 }
