@@ -1909,6 +1909,10 @@ static void bench_print(const struct bench *b)
     bench_print_rate_row(b, label, ROW_HIST_ONE, "tasks/s");
     snprintf(label, sizeof label, "4 life cycle, %s per call, %s finished tasks", batch, hist);
     bench_print_rate_row(b, label, ROW_HIST_BATCH, "tasks/s");
+    printf("  WAL written per task (row), the least of a cell's rounds:\n");
+    bench_print_wal_row(b, "  life cycle with history, 1 task per keeper call", ROW_HIST_ONE);
+    snprintf(label, sizeof label, "  life cycle with history, %s per call", batch);
+    bench_print_wal_row(b, label, ROW_HIST_BATCH);
     snprintf(label, sizeof label, "4 %s history / none, 1 per keeper call", hist);
     bench_print_ratio_row(b, label, ROW_HIST_ONE, ROW_LIFE_ONE, 0.9, ">= 90%");
     snprintf(label, sizeof label, "4 %s history / none, %s per call", hist, batch);
