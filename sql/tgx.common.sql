@@ -42,7 +42,7 @@ LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 -- Function: tgx._check_batch(batch, max)
---   The batch argument of the roles' steps (dispatch, expiry, settling, alert claims).
+--   The batch argument of the roles' steps (firing, dispatch, expiry, settling, alert claims).
 -- Raises: 22023 "invalid batch N" unless 1 <= batch <= max.
 BEGIN
     IF i_batch IS NULL OR i_batch < 1 OR i_batch > i_max THEN

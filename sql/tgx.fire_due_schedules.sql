@@ -156,9 +156,7 @@ AS $$
 DECLARE
     v_tasks integer;
 BEGIN
-    IF i_batch IS NULL OR i_batch NOT BETWEEN 1 AND 10000 THEN
-        RAISE EXCEPTION 'invalid batch size %: it must be between 1 and 10000', i_batch USING ERRCODE = '22023';
-    END IF;
+    PERFORM tgx._check_batch(i_batch);
     IF i_now IS NULL OR NOT isfinite(i_now) THEN
         RAISE EXCEPTION 'a finite current instant is required' USING ERRCODE = '22023';
     END IF;
