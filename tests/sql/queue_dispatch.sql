@@ -156,16 +156,7 @@ SELECT is((SELECT task_id FROM tgx.keeper_take(:o, 1, pg_temp.t(202))), :early::
 SET LOCAL enable_seqscan = off;
 SET LOCAL enable_bitmapscan = off;
 DROP INDEX tgx.tasks_keeper_active;
-CREATE FUNCTION pg_temp.plan_of(i_sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    v text := '';
-    r text;
-BEGIN
-    FOR r IN EXECUTE 'EXPLAIN ' || i_sql LOOP
-        v := v || r || E'\n';
-    END LOOP;
-    RETURN v;
-END $$;
+\ir plan_of.psql
 SELECT unalike(pg_temp.plan_of('SELECT * FROM tgx.keeper_load'), '%tasks_leased%',
                'tgx.keeper_load never walks tasks_leased');
 

@@ -214,17 +214,7 @@ SELECT is((SELECT tasks || '|' || start_p50 || '|' || finish_max FROM tgx.latene
 -- path would still scan the table)
 ------------------------------------------------------------------------------
 
-CREATE FUNCTION pg_temp.plan_of(i_query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    v_line text;
-    v_plan text := '';
-BEGIN
-    FOR v_line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || i_query LOOP
-        v_plan := v_plan || v_line || E'\n';
-    END LOOP;
-    RETURN v_plan;
-END
-$$;
+\ir plan_of.psql
 -- plans from statistics, not from the page counts of whatever the tests above left behind (a
 -- tiny table is planned at the margin between indexes; the ANALYZE is rolled back with the test)
 ANALYZE tgx.tasks;
