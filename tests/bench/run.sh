@@ -11,7 +11,8 @@
 #   TGX_MIGRATE       a command taking a database name that migrates it; by default
 #                     `build/tgxd migrate --sql-dir TOP --database-url URL` once build/tgxd exists,
 #                     else tests/lib/devload.sh DBNAME
-#   TGX_BENCH_HISTORY finished tasks seeded for part 4 (default 5000000; 0 skips part 4)
+#   TGX_BENCH_HISTORY finished tasks seeded for part 4 (default 5000000; 0 skips part 4); part 4
+#                     compares with a copy of the database taken before the seeding
 #   TGX_BENCH_HISTORY_ATTEMPTS  1 (default): seed each one's tgx.task_attempts row too
 #   TGX_BENCH_SECONDS aimed seconds of one measured round (default 3)
 #   TGX_BENCH_CONNS   connection counts (default 1,2,4,8)

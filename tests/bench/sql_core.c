@@ -18,7 +18,9 @@
  *     in two statements;
  *  3. the ratios of 1 to 2, and the WAL each row writes per task (row), from the server's WAL
  *     insert position before and after each round (the least of a cell's rounds);
- *  4. 1 again with millions of finished tasks in the ledger, and the ratio to 1;
+ *  4. 1 again with millions of finished tasks in the ledger, and the ratio to the same rows on
+ *     a copy of the database taken before the seeding (CREATE DATABASE ... TEMPLATE), each cell
+ *     measured right after its twin on the copy;
  *  5. the wake-up latency of a keeper waiting on NOTIFY: due -> taken, assigned -> taken.
  * It prints one table on stdout (progress on stderr).  It never fails on time: the exit
  * status is 1 only when the database cannot be reached or set up.  A stored function that
@@ -280,6 +282,8 @@ enum bench_row {
     ROW_RAW_CLAIM_COMPLETE_NOTIFY,
     ROW_HIST_ONE,
     ROW_HIST_BATCH,
+    ROW_COPY_ONE, /* part 4's baseline: the copy of the database without the history */
+    ROW_COPY_BATCH,
     ROW__COUNT
 };
 
@@ -297,6 +301,8 @@ static const struct bench_row_spec {
     [ROW_RAW_CLAIM_COMPLETE_NOTIFY] = {KIND_RAW_CLAIM_COMPLETE_NOTIFY, false, false},
     [ROW_HIST_ONE] = {KIND_LIFE, false, true}, /* measured after the history was seeded */
     [ROW_HIST_BATCH] = {KIND_LIFE, true, true},
+    [ROW_COPY_ONE] = {KIND_LIFE, false, true}, /* on the copy taken before the seeding */
+    [ROW_COPY_BATCH] = {KIND_LIFE, true, true},
 };
 
 /* Parts of the run (TGX_BENCH_PARTS). */
@@ -337,6 +343,11 @@ struct bench {
     PGconn *main;                  /* setup and round preparation, latency driver */
     PGconn *pool[BENCH_MAX_CONNS]; /* worker connections, statements prepared */
     int npool;
+    /* part 4: the copy of the database taken before the history was seeded, and connections to
+     * it (swapped with main and pool for its cells: bench_swap_db) */
+    char copy_db[160];
+    PGconn *copy_main;
+    PGconn *copy_pool[BENCH_MAX_CONNS];
     unsigned have;                 /* enum bench_have bits found in the database */
     bool life_ok;                  /* jobs, schedules and keepers are set up */
     char life_note[200];           /* why the life-cycle rows are n/a */
@@ -674,9 +685,12 @@ static void bench_config_load(struct bench_config *cfg, int argc, char **argv)
  * Connections and setup
  * ------------------------------------------------------------------------------------------ */
 
-static PGconn *bench_connect(const char *url)
+/* A connection to URL, or to database DBNAME (not NULL) of the server URL names. */
+static PGconn *bench_connect_db(const char *url, const char *dbname)
 {
-    PGconn *conn = PQconnectdb(url);
+    const char *const keys[] = {"dbname", "dbname", NULL};
+    const char *const values[] = {url, dbname, NULL};
+    PGconn *conn = PQconnectdbParams(keys, values, 1); /* expand the URL; the second dbname wins */
     PGresult *res;
 
     if (PQstatus(conn) != CONNECTION_OK)
@@ -684,6 +698,11 @@ static PGconn *bench_connect(const char *url)
     res = PQexec(conn, "SET client_min_messages = warning");
     PQclear(res);
     return conn;
+}
+
+static PGconn *bench_connect(const char *url)
+{
+    return bench_connect_db(url, NULL);
 }
 
 static void bench_prepare(struct bench *b, PGconn *conn)
@@ -1354,8 +1373,13 @@ static void bench_log_calls(const struct bench_calls *calls)
  * ~cell_seconds each.  b->rate keeps the best of every pass so far (NAN before the first, and
  * when the row cannot run here).  0, or a negative enum tgx_err when a round failed.
  */
-static int bench_cell(struct bench *b, enum bench_row row, int ci) TGX_MUSTCHECK;
-static int bench_cell(struct bench *b, enum bench_row row, int ci)
+/*
+ * One cell: a calibration round, then BENCH_ROUNDS measured rounds of *M tasks (rows) each; *M
+ * 0: as many as the calibration round's rate does in cfg.cell_seconds, stored in *M (so that a
+ * twin cell can run rounds of the same size).
+ */
+static int bench_cell_m(struct bench *b, enum bench_row row, int ci, long *m_io) TGX_MUSTCHECK;
+static int bench_cell_m(struct bench *b, enum bench_row row, int ci, long *m_io)
 {
     const struct bench_row_spec *spec = &bench_rows[row];
     int nconn = b->cfg.conns[ci];
@@ -1387,11 +1411,12 @@ static int bench_cell(struct bench *b, enum bench_row row, int ci)
     rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m_cal, &rate, &wal, &calls);
     if (rc < 0)
         return rc;
-    m = (long)(rate * b->cfg.cell_seconds);
+    m = *m_io > 0 ? *m_io : (long)(rate * b->cfg.cell_seconds);
     if (m < m_cal)
         m = m_cal;
     if (m > m_max)
         m = m_max;
+    *m_io = m;
     /* the best of BENCH_ROUNDS measured rounds: the machine may be shared, and a round that
      * another process slowed down says nothing about the SQL */
     for (int i = 0; i < BENCH_ROUNDS; i++) {
@@ -1410,6 +1435,14 @@ static int bench_cell(struct bench *b, enum bench_row row, int ci)
             b->wal[row][ci] = wal;
     }
     return 0;
+}
+
+static int bench_cell(struct bench *b, enum bench_row row, int ci) TGX_MUSTCHECK;
+static int bench_cell(struct bench *b, enum bench_row row, int ci)
+{
+    long m = 0;
+
+    return bench_cell_m(b, row, ci, &m);
 }
 
 static const char *bench_row_name(enum bench_row row)
@@ -1433,10 +1466,22 @@ static const char *bench_row_name(enum bench_row row)
         return "life cycle with history, 1 task per keeper call, roles batched";
     case ROW_HIST_BATCH:
         return "life cycle with history, batched";
+    case ROW_COPY_ONE:
+        return "life cycle without history (the copy), 1 task per keeper call, roles batched";
+    case ROW_COPY_BATCH:
+        return "life cycle without history (the copy), batched";
     case ROW__COUNT:
         break;
     }
     return "?";
+}
+
+/* ROW failed at connection count index CI: what failed with fewer connections fails with more. */
+static void bench_row_failed(struct bench *b, enum bench_row row, int ci)
+{
+    bench_log("  %d conn failed: the rest of this row prints n/a", b->cfg.conns[ci]);
+    b->rate[row][ci] = NAN;
+    snprintf(b->row_note[row], sizeof b->row_note[row], "failed at %d connections", b->cfg.conns[ci]);
 }
 
 static void bench_run_row(struct bench *b, enum bench_row row)
@@ -1446,13 +1491,141 @@ static void bench_run_row(struct bench *b, enum bench_row row)
     bench_log("%s", bench_row_name(row));
     for (int ci = 0; ci < b->cfg.nconns; ci++) {
         if (bench_cell(b, row, ci) < 0) {
-            /* what failed with fewer connections fails with more: do not wait for it again */
-            bench_log("  %d conn failed: the rest of this row prints n/a", b->cfg.conns[ci]);
-            b->rate[row][ci] = NAN;
-            snprintf(b->row_note[row], sizeof b->row_note[row], "failed at %d connections", b->cfg.conns[ci]);
+            bench_row_failed(b, row, ci);
             break;
         }
     }
+}
+
+/* Make the copy's connections the ones the cells use (again: back to the original database). */
+static void bench_swap_db(struct bench *b)
+{
+    PGconn *t = b->main;
+
+    b->main = b->copy_main;
+    b->copy_main = t;
+    for (int i = 0; i < b->npool; i++) {
+        t = b->pool[i];
+        b->pool[i] = b->copy_pool[i];
+        b->copy_pool[i] = t;
+    }
+}
+
+/*
+ * Part 4, one pass of a row with history (HIST_ROW) and its baseline (COPY_ROW): their cells in
+ * turn, the copy without history first, so that each ratio compares two cells measured one right
+ * after the other (the same state of a shared machine), not minutes apart, with rounds of the
+ * same size.
+ */
+static void bench_run_pair(struct bench *b, enum bench_row copy_row, enum bench_row hist_row)
+{
+    if (b->row_note[copy_row][0] || b->row_note[hist_row][0])
+        return;
+    bench_log("%s, each cell after the same on the copy without history", bench_row_name(hist_row));
+    for (int ci = 0; ci < b->cfg.nconns; ci++) {
+        long m = 0; /* the copy's rounds' size, the history's too */
+        int rc;
+
+        bench_log("  without history (the copy):");
+        bench_swap_db(b);
+        rc = bench_cell_m(b, copy_row, ci, &m);
+        bench_swap_db(b);
+        if (rc < 0) {
+            bench_row_failed(b, copy_row, ci);
+            break;
+        }
+        bench_log("  with history (rounds of the same size):");
+        if (bench_cell_m(b, hist_row, ci, &m) < 0) {
+            bench_row_failed(b, hist_row, ci);
+            break;
+        }
+    }
+}
+
+/*
+ * Part 4's baseline: a copy of the database as it is before the history is seeded (CREATE
+ * DATABASE ... TEMPLATE: the same jobs, schedules, keepers and ledger), with its own connections.
+ * The template may have no other session, so the original's connections are made again.
+ */
+static int bench_copy_db(struct bench *b) TGX_MUSTCHECK;
+static int bench_copy_db(struct bench *b)
+{
+    char db[64], sql[400], err[BENCH_ERR_LEN];
+    char *src = NULL, *dst = NULL;
+    PGconn *adm;
+    PGresult *res;
+    int rc = 0;
+
+    snprintf(db, sizeof db, "%s", PQdb(b->main));
+    snprintf(b->copy_db, sizeof b->copy_db, "%s_nohist", db);
+    bench_log("copying database %s to %s (part 4's baseline without history)", db, b->copy_db);
+    for (int i = 0; i < b->npool; i++)
+        PQfinish(b->pool[i]);
+    PQfinish(b->main);
+
+    adm = bench_connect_db(b->cfg.url, "postgres");
+    src = PQescapeIdentifier(adm, db, strlen(db));
+    dst = PQescapeIdentifier(adm, b->copy_db, strlen(b->copy_db));
+    if (!src || !dst)
+        bench_die("out of memory");
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", dst);
+    if (bench_exec(adm, NULL, sql, 0, NULL, &res, err, sizeof err) == 0) {
+        PQclear(res);
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE %s", dst, src);
+        if (bench_exec(adm, NULL, sql, 0, NULL, &res, err, sizeof err) == 0)
+            PQclear(res);
+        else
+            rc = -TGX_ERR_DB;
+    } else {
+        rc = -TGX_ERR_DB;
+    }
+    if (rc < 0)
+        bench_log("%s", err);
+    PQfreemem(src);
+    PQfreemem(dst);
+    PQfinish(adm);
+
+    b->main = bench_connect(b->cfg.url);
+    bench_prepare(b, b->main);
+    for (int i = 0; i < b->npool; i++) {
+        b->pool[i] = bench_connect(b->cfg.url);
+        bench_prepare(b, b->pool[i]);
+    }
+    if (rc < 0) {
+        b->copy_db[0] = '\0';
+        return rc;
+    }
+    b->copy_main = bench_connect_db(b->cfg.url, b->copy_db);
+    bench_prepare(b, b->copy_main);
+    for (int i = 0; i < b->npool; i++) {
+        b->copy_pool[i] = bench_connect_db(b->cfg.url, b->copy_db);
+        bench_prepare(b, b->copy_pool[i]);
+    }
+    return 0;
+}
+
+/* Close the copy's connections and drop it. */
+static void bench_drop_copy(struct bench *b)
+{
+    char sql[200], err[BENCH_ERR_LEN];
+    char *dst;
+    PGresult *res;
+
+    if (!b->copy_main)
+        return;
+    for (int i = 0; i < b->npool; i++)
+        PQfinish(b->copy_pool[i]);
+    PQfinish(b->copy_main);
+    b->copy_main = NULL;
+    dst = PQescapeIdentifier(b->main, b->copy_db, strlen(b->copy_db));
+    if (!dst)
+        bench_die("out of memory");
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", dst);
+    PQfreemem(dst);
+    if (bench_exec(b->main, NULL, sql, 0, NULL, &res, err, sizeof err) == 0)
+        PQclear(res);
+    else
+        bench_log("%s", err);
 }
 
 /* Seed the ledger with cfg.history finished tasks, then VACUUM ANALYZE. */
@@ -1909,14 +2082,18 @@ static void bench_print(const struct bench *b)
     bench_print_rate_row(b, label, ROW_HIST_ONE, "tasks/s");
     snprintf(label, sizeof label, "4 life cycle, %s per call, %s finished tasks", batch, hist);
     bench_print_rate_row(b, label, ROW_HIST_BATCH, "tasks/s");
+    bench_print_rate_row(b, "  the same without history (a copy), 1 per keeper call", ROW_COPY_ONE,
+                         "tasks/s");
+    snprintf(label, sizeof label, "  the same without history (a copy), %s per call", batch);
+    bench_print_rate_row(b, label, ROW_COPY_BATCH, "tasks/s");
     printf("  WAL written per task (row), the least of a cell's rounds:\n");
     bench_print_wal_row(b, "  life cycle with history, 1 task per keeper call", ROW_HIST_ONE);
     snprintf(label, sizeof label, "  life cycle with history, %s per call", batch);
     bench_print_wal_row(b, label, ROW_HIST_BATCH);
     snprintf(label, sizeof label, "4 %s history / none, 1 per keeper call", hist);
-    bench_print_ratio_row(b, label, ROW_HIST_ONE, ROW_LIFE_ONE, 0.9, ">= 90%");
+    bench_print_ratio_row(b, label, ROW_HIST_ONE, ROW_COPY_ONE, 0.9, ">= 90%");
     snprintf(label, sizeof label, "4 %s history / none, %s per call", hist, batch);
-    bench_print_ratio_row(b, label, ROW_HIST_BATCH, ROW_LIFE_BATCH, 0.9, ">= 90%");
+    bench_print_ratio_row(b, label, ROW_HIST_BATCH, ROW_COPY_BATCH, 0.9, ">= 90%");
     bench_print_latency_row("5 wake-up, due -> taken (via a dispatcher)", &b->lat_due);
     bench_print_latency_row("5 wake-up, assigned -> taken", &b->lat_assigned);
     fflush(stdout);
@@ -1985,13 +2162,14 @@ int main(int argc, char **argv)
     if (b.cfg.parts & PART_LATENCY)
         bench_latency(&b);
     if ((b.cfg.parts & PART_HISTORY) && b.life_ok && b.cfg.history > 0) {
-        if (bench_seed_history(&b) == 0) {
+        if (bench_copy_db(&b) == 0 && bench_seed_history(&b) == 0) {
             for (int pass = 1; pass <= b.cfg.passes; pass++) {
                 bench_log("history pass %d of %d", pass, b.cfg.passes);
-                bench_run_row(&b, ROW_HIST_ONE);
-                bench_run_row(&b, ROW_HIST_BATCH);
+                bench_run_pair(&b, ROW_COPY_ONE, ROW_HIST_ONE);
+                bench_run_pair(&b, ROW_COPY_BATCH, ROW_HIST_BATCH);
             }
         }
+        bench_drop_copy(&b);
     }
     bench_print(&b);
     bench_log("done in %.0f s", bench_clock() - t0);
