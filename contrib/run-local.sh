@@ -44,7 +44,7 @@ else
   fi
   if ! (cd / && $as "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1); then
     (cd / && $as "$bin/pg_ctl" -D "$data" -w -l "$top/var/pg/postgres.log" start \
-      -o "-p $port -k $top/var/pg -c listen_addresses=127.0.0.1") >/dev/null ||
+      -o "-p $port -k $top/var/pg -c listen_addresses=127.0.0.1 -c wal_compression=lz4") >/dev/null ||
       { tail -n 20 "$top/var/pg/postgres.log" >&2; exit 1; }
   fi
   psql -X -q -h "$top/var/pg" -p "$port" -U postgres -d postgres -tAc \
