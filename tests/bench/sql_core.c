@@ -1497,7 +1497,7 @@ static void bench_run_row(struct bench *b, enum bench_row row)
     }
 }
 
-/* Make the copy's connections the ones the cells use (again: back to the original database). */
+/* Swap the copy's connections with the ones the cells use (a second call swaps them back). */
 static void bench_swap_db(struct bench *b)
 {
     PGconn *t = b->main;
