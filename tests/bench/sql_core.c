@@ -1369,14 +1369,11 @@ static void bench_log_calls(const struct bench_calls *calls)
 }
 
 /*
- * One cell of the table, one pass: a calibration round, then BENCH_ROUNDS rounds sized to last
- * ~cell_seconds each.  b->rate keeps the best of every pass so far (NAN before the first, and
- * when the row cannot run here).  0, or a negative enum tgx_err when a round failed.
- */
-/*
- * One cell: a calibration round, then BENCH_ROUNDS measured rounds of *M tasks (rows) each; *M
- * 0: as many as the calibration round's rate does in cfg.cell_seconds, stored in *M (so that a
- * twin cell can run rounds of the same size).
+ * One cell of the table, one pass: a calibration round, then BENCH_ROUNDS rounds of *M tasks
+ * (rows) each; *M 0: as many as the calibration round's rate does in ~cell_seconds, stored in *M
+ * (so that a twin cell can run rounds of the same size).  b->rate keeps the best of every pass
+ * so far (NAN before the first, and when the row cannot run here), b->wal the least.  0, or a
+ * negative enum tgx_err when a round failed.
  */
 static int bench_cell_m(struct bench *b, enum bench_row row, int ci, long *m_io) TGX_MUSTCHECK;
 static int bench_cell_m(struct bench *b, enum bench_row row, int ci, long *m_io)
