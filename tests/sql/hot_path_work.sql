@@ -31,12 +31,12 @@ BEGIN
           FROM pg_stat_xact_user_tables s WHERE s.schemaname = 'tgx';
     EXECUTE i_sql;
     RETURN QUERY
-        SELECT s.relname, coalesce(s.seq_tup_read, 0) + coalesce(s.idx_tup_fetch, 0)
-                          - coalesce(b.seq_tup_read, 0) - coalesce(b.idx_tup_fetch, 0)
-          FROM pg_stat_xact_user_tables s LEFT JOIN reads_before b ON b.relid = s.relid
-         WHERE s.schemaname = 'tgx' AND s.relname <> 'keepers'
-           AND coalesce(s.seq_tup_read, 0) + coalesce(s.idx_tup_fetch, 0)
-               - coalesce(b.seq_tup_read, 0) - coalesce(b.idx_tup_fetch, 0) > i_max
+        SELECT d.relname, d.reads
+          FROM (SELECT s.relname, coalesce(s.seq_tup_read, 0) + coalesce(s.idx_tup_fetch, 0)
+                                  - coalesce(b.seq_tup_read, 0) - coalesce(b.idx_tup_fetch, 0) AS reads
+                  FROM pg_stat_xact_user_tables s LEFT JOIN reads_before b ON b.relid = s.relid
+                 WHERE s.schemaname = 'tgx' AND s.relname <> 'keepers') d
+         WHERE d.reads > i_max
          ORDER BY 1;
 END $$;
 
@@ -63,11 +63,7 @@ INSERT INTO tgx.task_attempts (task_id, attempt, keeper_id, lease_epoch, assigne
 SELECT t.task_id, 1, t.keeper_id, 1, t.created_at, t.started_at, t.finished_at, 'result'
   FROM tgx.tasks t WHERE t.state = 'succeeded' AND t.job_id BETWEEN 303001 AND 303400;
 SELECT tgx.set_setting('attesters', '0', 'hot path test: results are accepted at once');
-ANALYZE tgx.jobs;
-ANALYZE tgx.time_schedules;
-ANALYZE tgx.tasks;
-ANALYZE tgx.task_attempts;
-ANALYZE tgx.users;
+ANALYZE tgx.jobs, tgx.time_schedules, tgx.tasks, tgx.task_attempts, tgx.users;
 -- a sequential scan of these small tables may be the cheapest plan; at scale it is not: what
 -- is looked for is a plan that reads a whole table through an index (a bad join order, a
 -- hash join over a table) or by a sequential scan that has no other way (a missing index)
@@ -104,8 +100,7 @@ SELECT is(string_agg(format('%s: %s updated, %s in place', s.relname, s.n_tup_up
 -- most tasks assigned, and statistics that know it: the generic plan of keeper_take's claim
 -- then expects many rows
 SELECT is(tgx.dispatch_tasks(300, pg_temp.t(1)), 300, 'setup: 300 more tasks are assigned');
-ANALYZE tgx.tasks;
-ANALYZE tgx.task_attempts;
+ANALYZE tgx.tasks, tgx.task_attempts;
 DROP TABLE taken;
 SELECT is_empty(format($$SELECT * FROM pg_temp.reads_over(
                     'CREATE TEMP TABLE taken AS SELECT * FROM tgx.keeper_take(%s, 1, pg_temp.t(4))')$$, :k),
