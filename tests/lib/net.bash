@@ -1,7 +1,8 @@
 # tests/lib/net.bash: ports, readiness probes and anvil for the script tests and benchmarks
 # (source it; not a test; sourcing it twice is harmless).  Everything stays on 127.0.0.1.
 #
-#   free_port                 a TCP port nobody listens on (20000-39999), on stdout
+#   free_port                 a TCP port nobody listens on, from 20000 up to the kernel's
+#                             ephemeral ports (32767 by default), on stdout
 #   rpc_ok PORT               the node on PORT answers eth_chainId with 31337 (anvil's default)
 #   http_ok PORT              something on PORT answers GET /api/health with an HTTP status line
 #   wait_for SECONDS CMD...   runs CMD every 0.1 s until it succeeds (0) or SECONDS pass (1)
@@ -22,9 +23,13 @@
 net_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 free_port() {
-  local p
+  local p top _
+  # below the kernel's ephemeral range (32768 and up by default): a port that an outgoing
+  # connection holds there has nobody listening, so the probe passes, and binding it then fails
+  read -r top _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || top=32768
+  ((top > 21000)) || top=40000
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 20000))
+    p=$((20000 + RANDOM % (top - 20000)))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
   done
   return 1
