@@ -3,7 +3,7 @@
 #   . tests/lib/pgtest.sh; pg_test_start
 #
 # Creates a cluster under a fresh /tmp directory (postgres must be able to read it),
-# starts it on the first free port from ${PGTEST_PORT:-54329}, and exports
+# starts it on the first free port from ${PGTEST_PORT:-25432}, and exports
 # PGHOST PGPORT PGUSER PGDATABASE and TGX_DATABASE_URL.  The cluster is stopped and
 # removed on EXIT, whatever happens (pg_test_stop is chained onto any EXIT trap
 # set before pg_test_start).  PGTEST_DURABLE=1 keeps fsync and synchronous_commit on
@@ -23,7 +23,9 @@ pg_test_start() {
     chown postgres: "$PGTEST_DIR"
     as="runuser -u postgres --"
   fi
-  local port=${PGTEST_PORT:-54329}
+  # below the kernel's ephemeral ports (32768 and up): a port an outgoing connection holds there
+  # passes the probe (nobody listens on it), and the server's bind then fails
+  local port=${PGTEST_PORT:-25432}
   while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || [ -e "/tmp/.s.PGSQL.$port.lock" ]; do
     port=$((port + 1))
   done
