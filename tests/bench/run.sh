@@ -3,7 +3,8 @@
 #
 # Starts ONE throwaway PostgreSQL 15 cluster with durable settings (fsync and synchronous_commit
 # on), migrates a database, and runs build/tests/bench/sql_core, which prints one table: life-cycle
-# tasks/s, the raw SKIP LOCKED ceiling, their ratios, the same with millions of finished tasks in
+# tasks/s, the raw SKIP LOCKED ceiling, their ratios (with the WAL and the server CPU time each
+# task costs), the same with millions of finished tasks in
 # the ledger, and the NOTIFY wake-up latency.  A benchmark, not a test: it never fails on time;
 # the exit status is non-zero only when the cluster, the migration or the program fails.
 #

@@ -16,8 +16,10 @@
  *  2. the raw ceiling under the same server settings: a one-table SKIP LOCKED queue
  *     (bench_raw), claim-and-delete one and a batch per transaction, and claim then complete
  *     in two statements;
- *  3. the ratios of 1 to 2, and the WAL each row writes per task (row), from the server's WAL
- *     insert position before and after each round (the least of a cell's rounds);
+ *  3. the ratios of 1 to 2, and per task (row), the least of a cell's rounds: the WAL it writes,
+ *     from the server's WAL insert position before and after the round, and the CPU time of the
+ *     round's server processes (its connections' backends, from /proc: n/a when the server runs
+ *     elsewhere), the cost that bounds the rate once the CPUs, not the WAL flushes, are busy;
  *  4. 1 again with millions of finished tasks in the ledger, and the ratio to the same rows on
  *     a copy of the database taken before the seeding (CREATE DATABASE ... TEMPLATE), each cell
  *     measured right after its twin on the copy;
@@ -358,6 +360,7 @@ struct bench {
     long seeded;                       /* finished tasks seeded (part 4) */
     double rate[ROW__COUNT][8];        /* per row and connection count index; NAN = n/a */
     double wal[ROW__COUNT][8];         /* least WAL bytes per task (row) of a round; NAN = n/a */
+    double cpu[ROW__COUNT][8];         /* least backend CPU ms per task (row) of a round; NAN = n/a */
     char row_note[ROW__COUNT][64];     /* why a row stopped ("" when it did not) */
     struct bench_latency lat_due;      /* due -> taken, through a dispatcher waiting on tgx_dispatch */
     struct bench_latency lat_assigned; /* assigned -> taken */
@@ -455,6 +458,45 @@ static double bench_clock(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * CPU seconds (user and system) used so far by the server processes of CONNS[0..N-1], read from
+ * /proc/PID/stat of their backends; -1 when one cannot be read (the server runs on another
+ * machine, or in another PID namespace).
+ */
+static double bench_backend_cpu(PGconn *const *conns, int n)
+{
+    double ticks = 0;
+
+    for (int i = 0; i < n; i++) {
+        char path[64], buf[1024], *p;
+        unsigned long utime, stime;
+        FILE *f;
+        size_t len;
+
+        snprintf(path, sizeof path, "/proc/%d/stat", PQbackendPID(conns[i]));
+        f = fopen(path, "r");
+        if (!f)
+            return -1;
+        len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        /* fields 14 and 15 (utime, stime), counted after the ")" that ends field 2 (comm) */
+        p = strrchr(buf, ')');
+        if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+            return -1;
+        ticks += (double)utime + (double)stime;
+    }
+    return ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* bench_backend_cpu of a round's NCONN workers and the main connection (it settles the tail). */
+static double bench_round_cpu(struct bench *b, int nconn)
+{
+    double pool = bench_backend_cpu(b->pool, nconn), main = bench_backend_cpu(&b->main, 1);
+
+    return pool < 0 || main < 0 ? -1 : pool + main;
 }
 
 static void bench_sleep_us(long us)
@@ -1218,18 +1260,20 @@ static int bench_round_settle(struct bench *b, struct bench_calls *calls)
 /*
  * One round: prepare M tasks (rows), run NCONN workers until they are all done.  *RATE gets
  * tasks per second of wall time (first start to last end; for the life cycle, to the end of
- * settling every task), *CALLS the time per statement; or the call fails.
+ * settling every task), *WAL the WAL bytes and *CPU the backends' CPU milliseconds per task (NAN:
+ * not measurable), *CALLS the time per statement; or the call fails.
  */
 static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int role_batch, int nconn,
-                           long m, double *rate, double *wal, struct bench_calls *calls) TGX_MUSTCHECK;
+                           long m, double *rate, double *wal, double *cpu,
+                           struct bench_calls *calls) TGX_MUSTCHECK;
 static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int role_batch, int nconn,
-                           long m, double *rate, double *wal, struct bench_calls *calls)
+                           long m, double *rate, double *wal, double *cpu, struct bench_calls *calls)
 {
     struct bench_round r;
     struct bench_worker w[BENCH_MAX_CONNS];
     pthread_t th[BENCH_MAX_CONNS];
     long first_task = 0, total = 0, wal_bytes = 0;
-    double t0 = 0, t1 = 0;
+    double t0 = 0, t1 = 0, cpu_start, cpu_end;
     char wal_start[64];
     int rc = 0;
 
@@ -1265,6 +1309,7 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
     /* everything the round writes from here on is its own (the other connections are idle) */
     if (bench_sql_text(b, SQL_WAL_POS, wal_start, sizeof wal_start) < 0)
         return -TGX_ERR_DB;
+    cpu_start = bench_round_cpu(b, nconn);
     pthread_barrier_init(&r.start, NULL, (unsigned)nconn);
     for (int i = 0; i < nconn; i++) {
         memset(&w[i], 0, sizeof w[i]);
@@ -1292,6 +1337,7 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
         }
     }
     pthread_barrier_destroy(&r.start);
+    cpu_end = bench_round_cpu(b, nconn);
 
     if (kind == KIND_LIFE) {
         char first[32], err[BENCH_ERR_LEN];
@@ -1303,6 +1349,7 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
         if (rc == 0 && (b->have & HAVE_SETTLE)) {
             rc = bench_round_settle(b, calls);
             t1 = bench_clock();
+            cpu_end = bench_round_cpu(b, nconn);
         }
         if (rc < 0) {
             /* leave no work behind for the next round to count */
@@ -1348,6 +1395,9 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
     }
     *rate = t1 > t0 ? (double)total / (t1 - t0) : 0;
     *wal = total > 0 ? (double)wal_bytes / (double)total : NAN;
+    *cpu = total > 0 && cpu_start >= 0 && cpu_end >= cpu_start
+               ? 1000.0 * (cpu_end - cpu_start) / (double)total
+               : NAN;
     return 0;
 }
 
@@ -1384,7 +1434,7 @@ static int bench_cell_m(struct bench *b, enum bench_row row, int ci, long *m_io)
     int role_batch = spec->roles_batched ? b->cfg.batch : 1;
     struct bench_calls calls;
     long m_cal, m, m_max;
-    double rate = 0, wal = NAN;
+    double rate = 0, wal = NAN, cpu = NAN;
     int rc;
 
     if (spec->kind == KIND_LIFE) {
@@ -1405,7 +1455,7 @@ static int bench_cell_m(struct bench *b, enum bench_row row, int ci, long *m_io)
         m_cal = m_max;
     if (bench_settle(b, true) < 0)
         return -TGX_ERR_DB;
-    rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m_cal, &rate, &wal, &calls);
+    rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m_cal, &rate, &wal, &cpu, &calls);
     if (rc < 0)
         return rc;
     m = *m_io > 0 ? *m_io : (long)(rate * b->cfg.cell_seconds);
@@ -1419,10 +1469,11 @@ static int bench_cell_m(struct bench *b, enum bench_row row, int ci, long *m_io)
     for (int i = 0; i < BENCH_ROUNDS; i++) {
         if (bench_settle(b, false) < 0)
             return -TGX_ERR_DB;
-        rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m, &rate, &wal, &calls);
+        rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m, &rate, &wal, &cpu, &calls);
         if (rc < 0)
             return rc;
-        bench_log("  %d conn: round %d of %ld: %.0f/s, %.0f bytes of WAL each", nconn, i + 1, m, rate, wal);
+        bench_log("  %d conn: round %d of %ld: %.0f/s, %.0f bytes of WAL and %.3f ms of backend CPU each",
+                  nconn, i + 1, m, rate, wal, cpu);
         bench_log_calls(&calls);
         if (isnan(b->rate[row][ci]) || rate > b->rate[row][ci])
             b->rate[row][ci] = rate;
@@ -1430,6 +1481,8 @@ static int bench_cell_m(struct bench *b, enum bench_row row, int ci, long *m_io)
          * every page it touches first, the next one mostly not */
         if (isnan(b->wal[row][ci]) || wal < b->wal[row][ci])
             b->wal[row][ci] = wal;
+        if (isnan(b->cpu[row][ci]) || cpu < b->cpu[row][ci])
+            b->cpu[row][ci] = cpu;
     }
     return 0;
 }
@@ -1965,17 +2018,30 @@ static void bench_print_rate_row(const struct bench *b, const char *label, enum 
     printf("\n");
 }
 
+/* A per-task figure of ROW (VALUES: b->wal or b->cpu), divided by SCALE, in UNIT. */
+static void bench_print_task_row(const struct bench *b, const char *label, const double (*values)[8],
+                                 enum bench_row row, double scale, const char *unit)
+{
+    printf("%-50s %-7s", label, unit);
+    for (int ci = 0; ci < b->cfg.nconns; ci++) {
+        if (isnan(values[row][ci]))
+            printf(" %9s", "n/a");
+        else
+            printf(" %9.2f", values[row][ci] / scale);
+    }
+    printf("\n");
+}
+
 /* The least WAL bytes per task (row) of a round of ROW, in kB. */
 static void bench_print_wal_row(const struct bench *b, const char *label, enum bench_row row)
 {
-    printf("%-50s %-7s", label, "kB");
-    for (int ci = 0; ci < b->cfg.nconns; ci++) {
-        if (isnan(b->wal[row][ci]))
-            printf(" %9s", "n/a");
-        else
-            printf(" %9.2f", b->wal[row][ci] / 1024.0);
-    }
-    printf("\n");
+    bench_print_task_row(b, label, b->wal, row, 1024.0, "kB");
+}
+
+/* The least backend CPU per task (row) of a round of ROW, in ms. */
+static void bench_print_cpu_row(const struct bench *b, const char *label, enum bench_row row)
+{
+    bench_print_task_row(b, label, b->cpu, row, 1.0, "ms");
 }
 
 /* A ratio row NUM/DEN with its target (>= MIN; TARGET NULL: none); prints how many cells meet it. */
@@ -2075,6 +2141,13 @@ static void bench_print(const struct bench *b)
     bench_print_wal_row(b, "  raw claim, then complete", ROW_RAW_CLAIM_COMPLETE);
     snprintf(label, sizeof label, "  raw claim-and-delete, %s per transaction", batch);
     bench_print_wal_row(b, label, ROW_RAW_DELETE_BATCH);
+    printf("  CPU time of the round's server processes per task (row), the least of a cell's rounds:\n");
+    bench_print_cpu_row(b, "  life cycle, 1 task per keeper call", ROW_LIFE_ONE);
+    snprintf(label, sizeof label, "  life cycle, %s per call", batch);
+    bench_print_cpu_row(b, label, ROW_LIFE_BATCH);
+    bench_print_cpu_row(b, "  raw claim, then complete", ROW_RAW_CLAIM_COMPLETE);
+    snprintf(label, sizeof label, "  raw claim-and-delete, %s per transaction", batch);
+    bench_print_cpu_row(b, label, ROW_RAW_DELETE_BATCH);
     snprintf(label, sizeof label, "4 life cycle, 1 per keeper call, %s finished tasks", hist);
     bench_print_rate_row(b, label, ROW_HIST_ONE, "tasks/s");
     snprintf(label, sizeof label, "4 life cycle, %s per call, %s finished tasks", batch, hist);
@@ -2107,7 +2180,7 @@ int main(int argc, char **argv)
     memset(&b, 0, sizeof b);
     for (int r = 0; r < ROW__COUNT; r++)
         for (int ci = 0; ci < 8; ci++)
-            b.rate[r][ci] = b.wal[r][ci] = NAN;
+            b.rate[r][ci] = b.wal[r][ci] = b.cpu[r][ci] = NAN;
     bench_config_load(&b.cfg, argc, argv);
     srand((unsigned)time(NULL));
     snprintf(b.lat_due.note, sizeof b.lat_due.note, "not run: TGX_BENCH_PARTS");
