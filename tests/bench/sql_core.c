@@ -2038,10 +2038,19 @@ static void bench_print_wal_row(const struct bench *b, const char *label, enum b
     bench_print_task_row(b, label, b->wal, row, 1024.0, "kB");
 }
 
-/* The least backend CPU per task (row) of a round of ROW, in ms. */
-static void bench_print_cpu_row(const struct bench *b, const char *label, enum bench_row row)
+/* HEADING, then a per-task figure (VALUES / SCALE, in UNIT) of the rows of parts 1 and 2. */
+static void bench_print_task_block(const struct bench *b, const char *heading, const double (*values)[8],
+                                   double scale, const char *unit)
 {
-    bench_print_task_row(b, label, b->cpu, row, 1.0, "ms");
+    char label[200];
+
+    printf("%s\n", heading);
+    bench_print_task_row(b, "  life cycle, 1 task per keeper call", values, ROW_LIFE_ONE, scale, unit);
+    snprintf(label, sizeof label, "  life cycle, %d per call", b->cfg.batch);
+    bench_print_task_row(b, label, values, ROW_LIFE_BATCH, scale, unit);
+    bench_print_task_row(b, "  raw claim, then complete", values, ROW_RAW_CLAIM_COMPLETE, scale, unit);
+    snprintf(label, sizeof label, "  raw claim-and-delete, %d per transaction", b->cfg.batch);
+    bench_print_task_row(b, label, values, ROW_RAW_DELETE_BATCH, scale, unit);
 }
 
 /* A ratio row NUM/DEN with its target (>= MIN; TARGET NULL: none); prints how many cells meet it. */
@@ -2134,20 +2143,11 @@ static void bench_print(const struct bench *b)
                           ROW_RAW_CLAIM_COMPLETE, 0.5, ">= 50%");
     bench_print_ratio_row(b, "  (every step 1 per call) / raw claim-then-complete", ROW_LIFE_ONE_ALL,
                           ROW_RAW_CLAIM_COMPLETE, 0.5, NULL);
-    printf("  WAL written per task (row), the least of a cell's rounds:\n");
-    bench_print_wal_row(b, "  life cycle, 1 task per keeper call", ROW_LIFE_ONE);
-    snprintf(label, sizeof label, "  life cycle, %s per call", batch);
-    bench_print_wal_row(b, label, ROW_LIFE_BATCH);
-    bench_print_wal_row(b, "  raw claim, then complete", ROW_RAW_CLAIM_COMPLETE);
-    snprintf(label, sizeof label, "  raw claim-and-delete, %s per transaction", batch);
-    bench_print_wal_row(b, label, ROW_RAW_DELETE_BATCH);
-    printf("  CPU time of the round's server processes per task (row), the least of a cell's rounds:\n");
-    bench_print_cpu_row(b, "  life cycle, 1 task per keeper call", ROW_LIFE_ONE);
-    snprintf(label, sizeof label, "  life cycle, %s per call", batch);
-    bench_print_cpu_row(b, label, ROW_LIFE_BATCH);
-    bench_print_cpu_row(b, "  raw claim, then complete", ROW_RAW_CLAIM_COMPLETE);
-    snprintf(label, sizeof label, "  raw claim-and-delete, %s per transaction", batch);
-    bench_print_cpu_row(b, label, ROW_RAW_DELETE_BATCH);
+    bench_print_task_block(b, "  WAL written per task (row), the least of a cell's rounds:", b->wal, 1024.0,
+                           "kB");
+    bench_print_task_block(
+        b, "  CPU time of the round's server processes per task (row), the least of a cell's rounds:", b->cpu,
+        1.0, "ms");
     snprintf(label, sizeof label, "4 life cycle, 1 per keeper call, %s finished tasks", hist);
     bench_print_rate_row(b, label, ROW_HIST_ONE, "tasks/s");
     snprintf(label, sizeof label, "4 life cycle, %s per call, %s finished tasks", batch, hist);
