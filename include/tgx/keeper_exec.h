@@ -95,10 +95,15 @@ int tgx_keeper_calldata(const json_t *task, struct tgx_buf *out, char *err /* OU
  * Execute TASK on C (whose chain id must be the task's target_chain_id): encode the call, estimate
  * gas (a revert here is PERMANENT with the decoded reason), take a nonce, sign an EIP-1559
  * transaction (legacy EIP-155 when the latest block has no baseFeePerGas), send, wait for the
- * receipt (status 0 is PERMANENT with the reason replayed by eth_call at that block).  A task for
- * another chain is TRANSIENT; arg_type 2 and task_definition_id 7 (custom scripts) are PERMANENT.
- * Blocks up to receipt_timeout_ms.  Never returns without filling OUT; returns 0, or -TGX_ERR_NOMEM
- * (OUT then TRANSIENT "out of memory").
+ * receipt (status 0 is PERMANENT with the reason replayed by eth_call at that block).  A
+ * transaction still pending after receipt_timeout_ms is replaced by a cancel (a 0-value transfer to
+ * the keeper's own address, same nonce, fees raised by a quarter), so that it cannot be mined after
+ * another keeper retried the task; then whichever of the two is mined within receipt_timeout_ms
+ * more decides: the call (the execution goes on) or the cancel (TRANSIENT "... the call did not
+ * happen"); neither is TRANSIENT "... the call may still happen".  A task for another chain is
+ * TRANSIENT; arg_type 2 and task_definition_id 7 (custom scripts) are PERMANENT.  Blocks up to
+ * twice receipt_timeout_ms.  Never returns without filling OUT; returns 0, or -TGX_ERR_NOMEM (OUT
+ * then TRANSIENT "out of memory").
  */
 int tgx_keeper_execute(struct tgx_keeper_chain *c, const json_t *task,
                        struct tgx_keeper_outcome *out /* OUT */) TGX_MUSTCHECK;

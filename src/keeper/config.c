@@ -44,7 +44,9 @@ static const struct tgx_config_param keeper_params[] = {
      "Longest wait of one long-poll for tasks or attestation requests.", NULL, false, NULL},
     {"receipt_timeout", TGX_CONFIG_INT, OFF(receipt_timeout), 1, 3600, "120", "SECONDS",
      "Longest wait for a transaction's receipt.\n"
-     "After it the attempt is a transient failure.",
+     "After it a transaction still pending is replaced by a cancel (same nonce),\n"
+     "and both are awaited as long again: the call mined goes on, else the\n"
+     "attempt is a transient failure.",
      NULL, false, NULL},
     {"receipt_poll_ms", TGX_CONFIG_INT, OFF(receipt_poll_ms), 50, 60000, "1000", "MS",
      "Receipt polling period, in milliseconds.", NULL, false, NULL},

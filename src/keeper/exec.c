@@ -10,9 +10,11 @@
  * nonce) and after a transaction the node dropped; everything else (estimation, fees, the receipt
  * wait) runs outside the lock.
  *
- * Outcomes: a transport failure at any step (and a receipt that does not come in time) is
- * TRANSIENT with "rpc: ..."; a revert during estimation, a receipt with status 0, a job that cannot
- * be encoded and jobs that are not static are PERMANENT.  The secret key is never logged.
+ * Outcomes: a transport failure at any step (and a receipt that does not come in time) is TRANSIENT
+ * with "rpc: ..."; a transaction still pending at the receipt timeout is first replaced by a cancel
+ * of the same nonce (exec_cancel), so that a retry elsewhere cannot run the call twice; a revert
+ * during estimation, a receipt with status 0, a job that cannot be encoded and jobs that are not
+ * static are PERMANENT.  The secret key is never logged.
  */
 #include "tgx/keeper_exec.h"
 
@@ -750,39 +752,46 @@ static int exec_send(struct tgx_keeper_chain *c, struct tgx_tx *tx, const char *
 }
 
 /*
- * Wait for the receipt of HASH and the block it is in: *RECEIPT and *BLOCK new.  -TGX_ERR_IO with MSG
- * when they do not come within receipt_timeout_ms (a dropped transaction makes the nonce re-read).
+ * Wait until one of HASHES[0..N-1] (transactions of one nonce: at most one of them is mined) has a
+ * receipt and the block it is in: *WHICH, *RECEIPT and *BLOCK new, 0.  -TGX_ERR_IO when none does
+ * within receipt_timeout_ms, with the last RPC error in LAST ("" when there was none); -TGX_ERR_NOMEM.
  */
-static int exec_wait(struct tgx_keeper_chain *c, const char *hash, json_t **receipt, json_t **block,
-                     char *msg, size_t msglen)
+static int exec_wait_any(struct tgx_keeper_chain *c, const char *const *hashes, int n, int *which,
+                         json_t **receipt, json_t **block, char *last, size_t lastlen)
 {
     struct tgx_jsonrpc_error je = {0};
-    int64_t start = exec_now_ms(), deadline = start + c->opts.receipt_timeout_ms;
-    char last[300] = "";
+    int64_t deadline = exec_now_ms() + c->opts.receipt_timeout_ms;
+    int rc = 0;
     *receipt = NULL;
     *block = NULL;
+    last[0] = '\0';
     for (;;) {
-        int rc = 0;
-        if (*receipt == NULL) {
-            rc = tgx_jsonrpc_get_receipt(c->rpc, hash, receipt, &je);
+        for (int i = 0; i < n; i++) {
+            json_t *r = NULL;
+            rc = tgx_jsonrpc_get_receipt(c->rpc, hashes[i], &r, &je);
             if (rc < 0)
-                exec_rpc_msg(last, sizeof last, "eth_getTransactionReceipt", &je);
-        }
-        if (rc == 0 && *receipt != NULL) {
-            const char *bn = json_string_value(json_object_get(*receipt, "blockNumber"));
-            rc = bn != NULL ? tgx_jsonrpc_get_block(c->rpc, bn, false, block, &je) : -TGX_ERR_INVAL;
-            if (rc == 0 && *block != NULL)
-                break;
-            if (bn == NULL)
-                exec_msg(last, sizeof last, "rpc: the receipt has no blockNumber");
-            else if (rc < 0)
-                exec_rpc_msg(last, sizeof last, "eth_getBlockByNumber", &je);
-            else
-                exec_msg(last, sizeof last, "rpc: block %s of the receipt is unknown", bn);
-        }
-        if (rc == -TGX_ERR_NOMEM) {
-            tgx_jsonrpc_error_cleanup(&je);
-            return rc;
+                exec_rpc_msg(last, lastlen, "eth_getTransactionReceipt", &je);
+            if (rc == 0 && r != NULL) {
+                const char *bn = json_string_value(json_object_get(r, "blockNumber"));
+                rc = bn != NULL ? tgx_jsonrpc_get_block(c->rpc, bn, false, block, &je) : -TGX_ERR_INVAL;
+                if (rc == 0 && *block != NULL) {
+                    *which = i;
+                    *receipt = r;
+                    tgx_jsonrpc_error_cleanup(&je);
+                    return 0;
+                }
+                if (bn == NULL)
+                    exec_msg(last, lastlen, "rpc: the receipt has no blockNumber");
+                else if (rc < 0)
+                    exec_rpc_msg(last, lastlen, "eth_getBlockByNumber", &je);
+                else
+                    exec_msg(last, lastlen, "rpc: block %s of the receipt is unknown", bn);
+            }
+            json_decref(r);
+            if (rc == -TGX_ERR_NOMEM) {
+                tgx_jsonrpc_error_cleanup(&je);
+                return rc;
+            }
         }
         int64_t now = exec_now_ms();
         if (now >= deadline)
@@ -792,19 +801,33 @@ static int exec_wait(struct tgx_keeper_chain *c, const char *hash, json_t **rece
             wait = (long)(deadline - now);
         exec_sleep_ms(wait);
     }
-    if (*receipt != NULL && *block != NULL) {
-        tgx_jsonrpc_error_cleanup(&je);
-        return 0;
-    }
-    json_decref(*receipt);
-    *receipt = NULL;
+    tgx_jsonrpc_error_cleanup(&je);
+    return -TGX_ERR_IO;
+}
+
+/*
+ * Wait for the receipt of HASH and the block it is in: *RECEIPT and *BLOCK new.  -TGX_ERR_IO with MSG
+ * when they do not come within receipt_timeout_ms; *PENDING then says whether the node still has the
+ * transaction (a dropped one makes the nonce re-read).
+ */
+static int exec_wait(struct tgx_keeper_chain *c, const char *hash, json_t **receipt, json_t **block,
+                     bool *pending, char *msg, size_t msglen)
+{
+    char last[300];
+    int which = 0;
+    *pending = false;
+    int rc = exec_wait_any(c, &hash, 1, &which, receipt, block, last, sizeof last);
+    if (rc != -TGX_ERR_IO)
+        return rc;
     /* still pending, or dropped? */
+    struct tgx_jsonrpc_error je = {0};
     json_t *t = NULL;
-    int rc = tgx_jsonrpc_get_transaction(c->rpc, hash, &t, &je);
+    rc = tgx_jsonrpc_get_transaction(c->rpc, hash, &t, &je);
     if (rc == 0 && t == NULL) {
         exec_nonce_forget(c);
         exec_msg(msg, msglen, "transaction %s was dropped by the node before it was mined", hash);
     } else {
+        *pending = rc == 0;
         exec_msg(msg, msglen, "no receipt for transaction %s within %ld ms%s%s", hash,
                  c->opts.receipt_timeout_ms, last[0] != '\0' ? "; last error: " : " (still pending)", last);
     }
@@ -923,6 +946,119 @@ static int exec_fees(struct tgx_keeper_chain *c, struct tgx_tx *tx, char *msg, s
     if (rc == -TGX_ERR_NOMEM)
         return rc;
     return rc < 0 ? -TGX_ERR_IO : 0;
+}
+
+/* *FEE = max(ceil(ORIG * 5 / 4) + 1, QUOTE): a replacement's fee, above what nodes ask (geth: +10 %). */
+static int exec_fee_bump(struct tgx_u256 *fee, const struct tgx_u256 *orig, const struct tgx_u256 *quote)
+{
+    struct tgx_u256 one = tgx_u256_from_u64(1);
+    if (tgx_u256_mul_div_ceil(fee, orig, 5, 4) < 0 || tgx_u256_add(fee, fee, &one) < 0)
+        return -TGX_ERR_INVAL;
+    if (tgx_u256_cmp(quote, fee) > 0)
+        *fee = *quote;
+    return 0;
+}
+
+/*
+ * TX (sent as HASH) got no receipt in time and the node still has it.  Replace it with a cancel: a
+ * 0-value transfer to the keeper's own address with the same nonce and higher fees, so that the call
+ * cannot be mined later, after another keeper has retried the task.  Then wait for either:
+ *  - TX mined after all: 0 with its *RECEIPT and *BLOCK (the execution goes on as if in time);
+ *  - the cancel mined: -TGX_ERR_IO, MSG says the call did not happen (the retry is safe);
+ *  - neither, or the cancel could not be sent: -TGX_ERR_IO, MSG says the call may still happen.
+ * MSG comes in holding the timeout's message.  -TGX_ERR_NOMEM.
+ */
+static int exec_cancel(struct tgx_keeper_chain *c, const struct tgx_tx *tx, const char *subject,
+                       const char *hash, json_t **receipt, json_t **block, char *msg, size_t msglen)
+{
+    struct tgx_tx cancel;
+    memset(&cancel, 0, sizeof cancel);
+    cancel.chain_id = tx->chain_id;
+    cancel.nonce = tx->nonce;
+    cancel.gas_limit = 21000;
+    cancel.has_to = true;
+    memcpy(cancel.to, c->addr, TGX_ADDRESS_LEN);
+    struct tgx_tx quote;
+    char err[200];
+    memset(&quote, 0, sizeof quote);
+    int rc = exec_fees(c, &quote, err, sizeof err);
+    if (rc == -TGX_ERR_NOMEM)
+        return rc;
+    if (rc < 0 || quote.type != tx->type)
+        memset(&quote, 0, sizeof quote); /* no fresh quote: the bump of the original's fees */
+    cancel.type = tx->type;
+    if (exec_fee_bump(&cancel.gas_price, &tx->gas_price, &quote.gas_price) < 0 ||
+        exec_fee_bump(&cancel.max_fee_per_gas, &tx->max_fee_per_gas, &quote.max_fee_per_gas) < 0 ||
+        exec_fee_bump(&cancel.max_priority_fee_per_gas, &tx->max_priority_fee_per_gas,
+                      &quote.max_priority_fee_per_gas) < 0) {
+        size_t len = strlen(msg);
+        exec_msg(msg + len, msglen - len, "; not replaced: its fees are out of range");
+        return -TGX_ERR_IO;
+    }
+
+    struct tgx_tx_signed st;
+    struct tgx_jsonrpc_error je = {0};
+    char chash[67] = "";
+    tgx_tx_signed_init(&st);
+    rc = tgx_tx_sign(&cancel, c->secret, &st);
+    if (rc < 0) {
+        exec_msg(err, sizeof err, "could not sign it: %s", tgx_err_str(rc));
+    } else {
+        rc = tgx_jsonrpc_send_raw_transaction(c->rpc, (const uint8_t *)st.raw.data, st.raw.len, chash, &je);
+        if (rc == -TGX_ERR_STATE)
+            exec_msg(err, sizeof err, "%s", je.message);
+        else if (rc < 0)
+            exec_rpc_msg(err, sizeof err, "eth_sendRawTransaction", &je);
+    }
+    tgx_tx_signed_cleanup(&st);
+    if (rc < 0) {
+        /* e.g. "nonce too low": TX was mined meanwhile; one more look for its receipt */
+        tgx_jsonrpc_error_cleanup(&je);
+        if (rc == -TGX_ERR_NOMEM)
+            return rc;
+        json_t *r = NULL;
+        rc = tgx_jsonrpc_get_receipt(c->rpc, hash, &r, &je);
+        const char *bn = rc == 0 && r != NULL ? json_string_value(json_object_get(r, "blockNumber")) : NULL;
+        if (bn != NULL && tgx_jsonrpc_get_block(c->rpc, bn, false, block, &je) == 0 && *block != NULL) {
+            *receipt = r;
+            tgx_jsonrpc_error_cleanup(&je);
+            return 0;
+        }
+        json_decref(r);
+        tgx_jsonrpc_error_cleanup(&je);
+        size_t len = strlen(msg);
+        exec_msg(msg + len, msglen - len, "; could not replace it (%s): the call may still happen", err);
+        return -TGX_ERR_IO;
+    }
+    tgx_jsonrpc_error_cleanup(&je);
+    tgx_log_warning(subject,
+                    "chain %s: no receipt for %s in time; replaced it by the cancel %s (nonce %" PRIu64 ")",
+                    c->id_text, hash, chash, tx->nonce);
+
+    const char *hashes[2] = {hash, chash};
+    char last[300];
+    int which = 0;
+    rc = exec_wait_any(c, hashes, 2, &which, receipt, block, last, sizeof last);
+    if (rc == 0 && which == 0)
+        return 0;
+    if (rc == 0) {
+        json_decref(*receipt);
+        json_decref(*block);
+        *receipt = *block = NULL;
+        exec_msg(msg, msglen,
+                 "no receipt for transaction %s within %ld ms; the cancel %s (nonce %" PRIu64
+                 ") was mined instead: the call did not happen",
+                 hash, c->opts.receipt_timeout_ms, chash, tx->nonce);
+        return -TGX_ERR_IO;
+    }
+    if (rc == -TGX_ERR_NOMEM)
+        return rc;
+    exec_msg(msg, msglen,
+             "no receipt for transaction %s within %ld ms, nor for its cancel %s (nonce %" PRIu64
+             ") within %ld ms more: the call may still happen%s%s",
+             hash, c->opts.receipt_timeout_ms, chash, tx->nonce, c->opts.receipt_timeout_ms,
+             last[0] != '\0' ? "; last error: " : "", last);
+    return -TGX_ERR_IO;
 }
 
 /* A failed transaction (receipt status 0): the reason replayed by eth_call at its block. */
@@ -1074,7 +1210,10 @@ static int exec_onchain(struct tgx_keeper_chain *c, const struct exec_job *j, co
                   hash, nonce, gas, (int)tx.type);
 
     json_t *receipt = NULL, *block = NULL;
-    rc = exec_wait(c, hash, &receipt, &block, msg, sizeof msg);
+    bool pending = false;
+    rc = exec_wait(c, hash, &receipt, &block, &pending, msg, sizeof msg);
+    if (rc == -TGX_ERR_IO && pending)
+        rc = exec_cancel(c, &tx, subject, hash, &receipt, &block, msg, sizeof msg);
     if (rc == -TGX_ERR_NOMEM)
         return exec_nomem(out);
     if (rc < 0)

@@ -12,8 +12,9 @@
  *               listens) is transient and verify has no verdict
  *   concurrent  8 executes on one chain from 8 threads; a nonce used behind the keeper's back
  *   legacy      a node without base fee (anvil --hardfork berlin): a type-0 transaction
- *   nomine      anvil --no-mining: a transaction that reverts on chain (status 0) and a receipt that
- *               never comes
+ *   nomine      anvil --no-mining: a transaction that reverts on chain (status 0); a receipt that
+ *               never comes (the keeper replaces the transaction by a cancel, never mined either);
+ *               a cancel mined in place of the call
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -454,6 +456,26 @@ static void suite_legacy(struct ctx *x)
 
 /* ------------------------------------------------------------------ nomine */
 
+/* Whether the node's pool holds, from the keeper at NONCE, a transaction to the keeper itself. */
+static bool pool_has_cancel(const struct ctx *x, uint64_t nonce)
+{
+    json_t *res = NULL, *txs;
+    const char *from;
+    bool found = false;
+    char key[24];
+    snprintf(key, sizeof key, "%llu", (unsigned long long)nonce);
+    if (tgx_jsonrpc_call(x->rpc, "txpool_content", json_array(), &res, NULL) == 0) {
+        json_object_foreach(json_object_get(res, "pending"), from, txs)
+        {
+            const char *to = json_string_value(json_object_get(json_object_get(txs, key), "to"));
+            if (strcasecmp(from, x->keeper) == 0 && to != NULL && strcasecmp(to, x->keeper) == 0)
+                found = true;
+        }
+    }
+    json_decref(res);
+    return found;
+}
+
 static void suite_nomine(struct ctx *x)
 {
     /* incrementTo(1,1) passes estimation (count 0); before it is mined the count becomes 5, so the
@@ -494,12 +516,39 @@ static void suite_nomine(struct ctx *x)
     json_decref(w.task);
     tgx_keeper_chain_free(c);
 
-    /* nothing is mined any more: the receipt never comes */
+    /* nothing is mined any more: the receipt never comes, nor the cancel's that replaces it */
     c = chain_new(x, x->url, CHAIN_ID, 1500, 0);
     json_t *t = task_new(x, 2, x->counter, "increment", "[\"1\"]");
-    expect_outcome(c, t, TGX_KEEPER_TRANSIENT, "no receipt for transaction 0x",
-                   "increment(1) that is never mined", NULL);
+    expect_outcome(c, t, TGX_KEEPER_TRANSIENT, "nor for its cancel 0x", "increment(1) that is never mined",
+                   NULL);
     json_decref(t);
+
+    /* the cancel is mined in place of the call: the retry elsewhere is safe */
+    long long before = counter_value(x, x->counter);
+    memset(&w, 0, sizeof w);
+    w.c = c;
+    w.task = task_new(x, 3, x->counter, "increment", "[\"1\"]");
+    rc = tgx_jsonrpc_get_transaction_count(x->rpc, x->keeper, "pending", &pending, NULL);
+    if (rc < 0 || pthread_create(&th, NULL, worker_run, &w) != 0) {
+        printf("Bail out! nomine setup\n");
+        exit(1);
+    }
+    bool cancelled = false;
+    for (int i = 0; i < 400 && !(cancelled = pool_has_cancel(x, pending)); i++)
+        usleep(50000);
+    check(cancelled, "after the receipt timeout the keeper replaced its transaction (nonce %llu) by a cancel",
+          (unsigned long long)pending);
+    res = NULL;
+    rc2 = tgx_jsonrpc_call(x->rpc, "evm_mine", json_array(), &res, NULL);
+    json_decref(res);
+    pthread_join(th, NULL);
+    check(rc2 == 0 && w.rc == 0 && w.out.kind == TGX_KEEPER_TRANSIENT &&
+              strstr(w.out.error, "was mined instead: the call did not happen") != NULL,
+          "the cancel was mined: %s \"%s\"", kind_name(w.out.kind), w.out.error);
+    check(counter_value(x, x->counter) == before, "count() is unchanged (%lld): increment(1) never ran",
+          before);
+    tgx_keeper_outcome_cleanup(&w.out);
+    json_decref(w.task);
     tgx_keeper_chain_free(c);
 }
 

@@ -6,7 +6,8 @@
 # account, then build/tests/keeper/exec (tests/keeper/exec.c) runs one suite with anvil's first dev
 # key as the keeper's: "main" under valgrind (DONE, verify, reverts, gas cap, wrong chain, a dead RPC
 # URL; valgrind must find no error or leak), "concurrent" (8 threads on one chain, a nonce moved behind
-# the chain's back), "legacy" and "nomine" (a revert on chain, a receipt that never comes).
+# the chain's back), "legacy" and "nomine" (a revert on chain; a receipt that never comes, and the
+# cancel the keeper sends in its place, mined or not).
 # Prints TAP only: the lines of every suite numbered in one sequence.
 # Environment: TGX_KEEPER_EXEC (default build/tests/keeper/exec; made when missing or stale),
 # TGX_VALGRIND=0 runs "main" without valgrind.
