@@ -754,13 +754,14 @@ static int exec_send(struct tgx_keeper_chain *c, struct tgx_tx *tx, const char *
 /*
  * Wait until one of HASHES[0..N-1] (transactions of one nonce: at most one of them is mined) has a
  * receipt and the block it is in: *WHICH, *RECEIPT and *BLOCK new, 0.  -TGX_ERR_IO when none does
- * within receipt_timeout_ms, with the last RPC error in LAST ("" when there was none); -TGX_ERR_NOMEM.
+ * within TIMEOUT_MS (0: one look), with the last RPC error in LAST ("" when there was none);
+ * -TGX_ERR_NOMEM.
  */
-static int exec_wait_any(struct tgx_keeper_chain *c, const char *const *hashes, int n, int *which,
-                         json_t **receipt, json_t **block, char *last, size_t lastlen)
+static int exec_wait_any(struct tgx_keeper_chain *c, const char *const *hashes, int n, long timeout_ms,
+                         int *which, json_t **receipt, json_t **block, char *last, size_t lastlen)
 {
     struct tgx_jsonrpc_error je = {0};
-    int64_t deadline = exec_now_ms() + c->opts.receipt_timeout_ms;
+    int64_t deadline = exec_now_ms() + timeout_ms;
     int rc = 0;
     *receipt = NULL;
     *block = NULL;
@@ -816,7 +817,8 @@ static int exec_wait(struct tgx_keeper_chain *c, const char *hash, json_t **rece
     char last[300];
     int which = 0;
     *pending = false;
-    int rc = exec_wait_any(c, &hash, 1, &which, receipt, block, last, sizeof last);
+    int rc =
+        exec_wait_any(c, &hash, 1, c->opts.receipt_timeout_ms, &which, receipt, block, last, sizeof last);
     if (rc != -TGX_ERR_IO)
         return rc;
     /* still pending, or dropped? */
@@ -1011,34 +1013,25 @@ static int exec_cancel(struct tgx_keeper_chain *c, const struct tgx_tx *tx, cons
             exec_rpc_msg(err, sizeof err, "eth_sendRawTransaction", &je);
     }
     tgx_tx_signed_cleanup(&st);
+    tgx_jsonrpc_error_cleanup(&je);
+    const char *hashes[2] = {hash, chash};
+    char last[300];
+    int which = 0;
     if (rc < 0) {
-        /* e.g. "nonce too low": TX was mined meanwhile; one more look for its receipt */
-        tgx_jsonrpc_error_cleanup(&je);
         if (rc == -TGX_ERR_NOMEM)
             return rc;
-        json_t *r = NULL;
-        rc = tgx_jsonrpc_get_receipt(c->rpc, hash, &r, &je);
-        const char *bn = rc == 0 && r != NULL ? json_string_value(json_object_get(r, "blockNumber")) : NULL;
-        if (bn != NULL && tgx_jsonrpc_get_block(c->rpc, bn, false, block, &je) == 0 && *block != NULL) {
-            *receipt = r;
-            tgx_jsonrpc_error_cleanup(&je);
-            return 0;
-        }
-        json_decref(r);
-        tgx_jsonrpc_error_cleanup(&je);
+        /* e.g. "nonce too low": TX was mined meanwhile; one more look for its receipt */
+        rc = exec_wait_any(c, hashes, 1, 0, &which, receipt, block, last, sizeof last);
+        if (rc != -TGX_ERR_IO)
+            return rc;
         size_t len = strlen(msg);
         exec_msg(msg + len, msglen - len, "; could not replace it (%s): the call may still happen", err);
         return -TGX_ERR_IO;
     }
-    tgx_jsonrpc_error_cleanup(&je);
     tgx_log_warning(subject,
                     "chain %s: no receipt for %s in time; replaced it by the cancel %s (nonce %" PRIu64 ")",
                     c->id_text, hash, chash, tx->nonce);
-
-    const char *hashes[2] = {hash, chash};
-    char last[300];
-    int which = 0;
-    rc = exec_wait_any(c, hashes, 2, &which, receipt, block, last, sizeof last);
+    rc = exec_wait_any(c, hashes, 2, c->opts.receipt_timeout_ms, &which, receipt, block, last, sizeof last);
     if (rc == 0 && which == 0)
         return 0;
     if (rc == 0) {
