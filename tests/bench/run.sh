@@ -18,7 +18,8 @@
 #   TGX_BENCH_SECONDS aimed seconds of one measured round (default 3)
 #   TGX_BENCH_CONNS   connection counts (default 1,2,4,8)
 #   TGX_BENCH_BATCH   tasks per call of the batched rows (default 100)
-#   TGX_BENCH_LATENCY_SAMPLES  samples per latency row (default 400)
+#   TGX_BENCH_LATENCY_SAMPLES  samples per latency row (default 2000: the p99 is then the 20th
+#                     largest, not the 4th, and one hiccup of a shared machine does not make it)
 #   TGX_BENCH_JOBS    interval jobs created, the largest life-cycle round (default 50000)
 #   TGX_BENCH_PARTS   any of raw,life,history,latency (default all)
 #   TGX_BENCH_PASSES  passes over the rows of a part, each cell the best of them (default 2)

@@ -671,7 +671,7 @@ static void bench_config_load(struct bench_config *cfg, int argc, char **argv)
                    "  TGX_BENCH_HISTORY_ATTEMPTS (1: seed each one's task_attempts row too, the default),\n"
                    "  TGX_BENCH_SECONDS (aimed seconds per measured round, default 3),\n"
                    "  TGX_BENCH_CONNS (default 1,2,4,8), TGX_BENCH_BATCH (default 100),\n"
-                   "  TGX_BENCH_LATENCY_SAMPLES (default 400), TGX_BENCH_JOBS (default 50000),\n"
+                   "  TGX_BENCH_LATENCY_SAMPLES (default 2000), TGX_BENCH_JOBS (default 50000),\n"
                    "  TGX_BENCH_PARTS (default raw,life,history,latency),\n"
                    "  TGX_BENCH_PASSES (passes over the rows of a part, default 2)\n",
                    argv[0]);
@@ -687,7 +687,7 @@ static void bench_config_load(struct bench_config *cfg, int argc, char **argv)
     cfg->history_attempts = bench_env_long("TGX_BENCH_HISTORY_ATTEMPTS", 1, 0, 1) == 1;
     cfg->cell_seconds = (double)bench_env_long("TGX_BENCH_SECONDS", 3, 1, 600);
     cfg->batch = (int)bench_env_long("TGX_BENCH_BATCH", 100, 2, 10000);
-    cfg->lat_samples = (int)bench_env_long("TGX_BENCH_LATENCY_SAMPLES", 400, 10, 100000);
+    cfg->lat_samples = (int)bench_env_long("TGX_BENCH_LATENCY_SAMPLES", 2000, 10, 100000);
     cfg->jobs = bench_env_long("TGX_BENCH_JOBS", 50000, 100, 10000000);
     cfg->passes = (int)bench_env_long("TGX_BENCH_PASSES", 2, 1, 10);
 
