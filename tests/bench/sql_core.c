@@ -1592,6 +1592,25 @@ static void bench_run_pair(struct bench *b, enum bench_row copy_row, enum bench_
     }
 }
 
+/* *MAIN and the b->npool connections of POOL to database DBNAME (NULL: the URL's), statements prepared. */
+static void bench_connect_set(struct bench *b, const char *dbname, PGconn **main, PGconn **pool)
+{
+    *main = bench_connect_db(b->cfg.url, dbname);
+    bench_prepare(b, *main);
+    for (int i = 0; i < b->npool; i++) {
+        pool[i] = bench_connect_db(b->cfg.url, dbname);
+        bench_prepare(b, pool[i]);
+    }
+}
+
+/* Close MAIN and the b->npool connections of POOL. */
+static void bench_close_set(struct bench *b, PGconn *main, PGconn **pool)
+{
+    for (int i = 0; i < b->npool; i++)
+        PQfinish(pool[i]);
+    PQfinish(main);
+}
+
 /*
  * Part 4's baseline: a copy of the database as it is before the history is seeded (CREATE
  * DATABASE ... TEMPLATE: the same jobs, schedules, keepers and ledger), with its own connections.
@@ -1609,9 +1628,7 @@ static int bench_copy_db(struct bench *b)
     snprintf(db, sizeof db, "%s", PQdb(b->main));
     snprintf(b->copy_db, sizeof b->copy_db, "%s_nohist", db);
     bench_log("copying database %s to %s (part 4's baseline without history)", db, b->copy_db);
-    for (int i = 0; i < b->npool; i++)
-        PQfinish(b->pool[i]);
-    PQfinish(b->main);
+    bench_close_set(b, b->main, b->pool);
 
     adm = bench_connect_db(b->cfg.url, "postgres");
     src = PQescapeIdentifier(adm, db, strlen(db));
@@ -1635,22 +1652,12 @@ static int bench_copy_db(struct bench *b)
     PQfreemem(dst);
     PQfinish(adm);
 
-    b->main = bench_connect(b->cfg.url);
-    bench_prepare(b, b->main);
-    for (int i = 0; i < b->npool; i++) {
-        b->pool[i] = bench_connect(b->cfg.url);
-        bench_prepare(b, b->pool[i]);
-    }
+    bench_connect_set(b, NULL, &b->main, b->pool);
     if (rc < 0) {
         b->copy_db[0] = '\0';
         return rc;
     }
-    b->copy_main = bench_connect_db(b->cfg.url, b->copy_db);
-    bench_prepare(b, b->copy_main);
-    for (int i = 0; i < b->npool; i++) {
-        b->copy_pool[i] = bench_connect_db(b->cfg.url, b->copy_db);
-        bench_prepare(b, b->copy_pool[i]);
-    }
+    bench_connect_set(b, b->copy_db, &b->copy_main, b->copy_pool);
     return 0;
 }
 
@@ -1663,9 +1670,7 @@ static void bench_drop_copy(struct bench *b)
 
     if (!b->copy_main)
         return;
-    for (int i = 0; i < b->npool; i++)
-        PQfinish(b->copy_pool[i]);
-    PQfinish(b->copy_main);
+    bench_close_set(b, b->copy_main, b->copy_pool);
     b->copy_main = NULL;
     dst = PQescapeIdentifier(b->main, b->copy_db, strlen(b->copy_db));
     if (!dst)
