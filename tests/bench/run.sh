@@ -21,7 +21,7 @@
 #   TGX_BENCH_LATENCY_SAMPLES  samples per latency row (default 2000: the p99 is then the 20th
 #                     largest, not the 4th, and one hiccup of a shared machine does not make it)
 #   TGX_BENCH_JOBS    interval jobs created, the largest life-cycle round (default 50000)
-#   TGX_BENCH_PARTS   any of raw,life,history,latency (default all)
+#   TGX_BENCH_PARTS   any of raw,life,history,latency,minimal (default all)
 #   TGX_BENCH_PASSES  passes over the rows of a part, each cell the best of them (default 2)
 #   PGTEST_EXTRA_OPTS server options (default: max_wal_size=4GB, checkpoint_timeout=30min)
 set -euo pipefail
@@ -68,4 +68,10 @@ if ! migrate; then
   fi
 fi
 
-"$bench" --database-url "$url"
+parts=${TGX_BENCH_PARTS:-raw,life,history,latency,minimal}
+if [[ $parts =~ raw|life|history|latency ]]; then
+  TGX_BENCH_PARTS=$parts "$bench" --database-url "$url"
+fi
+if [[ $parts == *minimal* ]]; then
+  "$top/tests/bench/minimal.sh" "$(pg_test_createdb tgx_bench_minimal)"
+fi

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# tests/bench/minimal.sh URL: the reference rows of `make bench` (tests/bench/run.sh runs it on
+# its cluster, after the main table) -- what a MINIMAL life cycle reaches against the same raw
+# ceilings, on this machine, in this run.
+#
+# The minimal life cycle (tests/bench/minimal/*.sql, driven by pgbench) has the steps of the
+# real one and nothing else: fire a batch of due schedules into tasks, dispatch a batch to a
+# keeper (epoch + 1), the keeper takes (a lease) and submits fenced by the epoch (succeeded).
+# One narrow task table with the three partial indexes the claims walk; no attempt rows, no
+# accounting, no foreign keys, no result checks, no notifications, no keeper scores.  The roles'
+# steps commit asynchronously and the keeper's calls durably, as in sql_core.c.  It answers one
+# question: can ANY design that keeps a task row through its states reach part 3's targets here?
+#
+# Environment: TGX_BENCH_CONNS (1,2,4,8), TGX_BENCH_SECONDS (3), TGX_BENCH_BATCH (100),
+# TGX_BENCH_JOBS (50000), as for sql_core.
+set -euo pipefail
+url=${1:?usage: minimal.sh DATABASE_URL}
+dir=$(cd "$(dirname "$0")/minimal" && pwd)
+conns=${TGX_BENCH_CONNS:-1,2,4,8}
+secs=${TGX_BENCH_SECONDS:-3}
+secs=${secs%.*}
+[ "$secs" -ge 1 ] 2>/dev/null || secs=1
+batch=${TGX_BENCH_BATCH:-100}
+jobs=${TGX_BENCH_JOBS:-50000}
+
+errf=$(mktemp)
+trap 'rm -f "$errf"' EXIT
+
+sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$url" "$@"; }
+
+# cell SCRIPT CONNS ROWS: reset the tables (ROWS raw rows), run SCRIPT on CONNS connections for
+# secs seconds, print what it did per second (tasks succeeded, or raw rows claimed and removed)
+cell() {
+  local script=$1 n=$2 rows=$3 before after
+  sql -v jobs="$jobs" -v rows="$rows" -f "$dir/reset.sql" >/dev/null
+  before=$(sql -c "SELECT (SELECT count(*) FROM bench_raw) - (SELECT count(*) FROM bench_min_tasks WHERE state = 3)")
+  pgbench -n -M prepared -c "$n" -j "$n" -T "$secs" -D batch="$batch" -f "$dir/$script.sql" "$url" >/dev/null 2>"$errf" ||
+    { echo "bench: pgbench $script failed:" >&2; cat "$errf" >&2; return 1; }
+  after=$(sql -c "SELECT (SELECT count(*) FROM bench_raw) - (SELECT count(*) FROM bench_min_tasks WHERE state = 3)")
+  echo $(((before - after) / secs))
+}
+
+echo "bench: the minimal life cycle (tests/bench/minimal), ${secs} s per cell" >&2
+sql -f "$dir/setup.sql" >/dev/null 2>&1
+declare -A rate
+IFS=, read -r -a ns <<<"$conns"
+for n in "${ns[@]}"; do
+  # rows enough for the raw rows never to run dry within the cell
+  rate[raw_batch,$n]=$(cell raw_batch "$n" $((300000 * secs)))
+  rate[life_batch,$n]=$(cell life_batch "$n" 0)
+  rate[raw_one,$n]=$(cell raw_one "$n" $((20000 * secs)))
+  rate[life_one,$n]=$(cell life_one "$n" 0)
+  echo "bench:   $n conn: life ${rate[life_batch,$n]}/s batched, ${rate[life_one,$n]}/s one per call" >&2
+done
+
+row() { # LABEL UNIT KEY
+  printf '%-50s %-8s' "$1" "$2"
+  for n in "${ns[@]}"; do printf ' %9s' "${rate[$3,$n]}"; done
+  printf '\n'
+}
+ratio() { # LABEL NUMERATOR DENOMINATOR TARGET
+  printf '%-50s %-8s' "$1" ratio
+  for n in "${ns[@]}"; do
+    awk -v a="${rate[$2,$n]}" -v b="${rate[$3,$n]}" 'BEGIN { if (b > 0) printf " %8.1f%%", 100 * a / b; else printf " %9s", "n/a" }'
+  done
+  printf '   (part 3 targets >= %s)\n' "$4"
+}
+
+echo
+echo "Reference: a minimal life cycle (tests/bench/minimal: one narrow task table, 3 partial indexes, nothing else)"
+printf '%-50s %-8s' "" conns
+for n in "${ns[@]}"; do printf ' %9s' "$n"; done
+printf '\n'
+row "minimal life cycle, $batch per call" tasks/s life_batch
+row "raw claim-and-delete, $batch per transaction" rows/s raw_batch
+ratio "  minimal batched / batched raw" life_batch raw_batch 50%
+row "minimal life cycle, 1 task per keeper call" tasks/s life_one
+row "raw claim, then complete" rows/s raw_one
+ratio "  minimal 1 per call / claim-then-complete" life_one raw_one 50%
