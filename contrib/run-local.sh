@@ -2,7 +2,7 @@
 # contrib/run-local.sh: `make run` — the local single-node setup.
 #
 # Without TGX_DATABASE_URL: creates (once) a PostgreSQL 15 cluster under var/pg, starts it
-# on 127.0.0.1:${TGX_LOCAL_PGPORT:-54320} (socket in var/pg), creates database `triggerx`,
+# on 127.0.0.1:${TGX_LOCAL_PGPORT:-25431} (socket in var/pg), creates database `triggerx`,
 # migrates it with `tgxd migrate`.  With TGX_DATABASE_URL: migrates that database.  Then starts,
 # in the background (pids in var/run, logs in var/log):
 #   - anvil (npm @foundry-rs/anvil-linux-amd64, from tests/e2e: `npm ci` there when missing) on
@@ -23,7 +23,9 @@ if [ -n "${TGX_DATABASE_URL:-}" ]; then
   url=$TGX_DATABASE_URL
   psql_cmd="psql \"\$TGX_DATABASE_URL\""
 else
-  port=${TGX_LOCAL_PGPORT:-54320}
+  # below the kernel's ephemeral ports (32768 and up), where an outgoing connection can hold
+  # the port and make the server's bind fail (tests/lib/pgtest.sh probes from 25432 up)
+  port=${TGX_LOCAL_PGPORT:-25431}
   data=$top/var/pg/data
   as=""
   if [ "$(id -u)" = 0 ]; then
@@ -42,7 +44,9 @@ else
     (cd / && $as "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C >"$top/var/pg/initdb.log" 2>&1) ||
       { cat "$top/var/pg/initdb.log" >&2; exit 1; }
   fi
-  if ! (cd / && $as "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1); then
+  if (cd / && $as "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1); then
+    port=$(sed -n 4p "$data/postmaster.pid")   # already running: on the port it was started on
+  else
     (cd / && $as "$bin/pg_ctl" -D "$data" -w -l "$top/var/pg/postgres.log" start \
       -o "-p $port -k $top/var/pg -c listen_addresses=127.0.0.1 -c wal_compression=lz4") >/dev/null ||
       { tail -n 20 "$top/var/pg/postgres.log" >&2; exit 1; }
