@@ -8,11 +8,12 @@
 # keeper (epoch + 1), the keeper takes (a lease) and submits fenced by the epoch (succeeded).
 # One narrow task table with the three partial indexes the claims walk; no attempt rows, no
 # accounting, no foreign keys, no result checks, no notifications, no keeper scores.  The roles'
-# steps commit asynchronously and the keeper's calls durably, as in sql_core.c.  It answers one
-# question: can ANY design that keeps a task row through its states reach part 3's targets here?
+# steps commit asynchronously and the keeper's calls durably, as in sql_core.c.  It shows how far
+# a design that keeps a task row through its states can get against part 3's targets here, and
+# so how much of a miss is the weight of the real design and how much is the target's.
 #
 # Environment: TGX_BENCH_CONNS (1,2,4,8), TGX_BENCH_SECONDS (3), TGX_BENCH_BATCH (100),
-# TGX_BENCH_JOBS (50000), as for sql_core.
+# TGX_BENCH_JOBS (50000), TGX_BENCH_PASSES (2: every cell the best of that many), as for sql_core.
 set -euo pipefail
 url=${1:?usage: minimal.sh DATABASE_URL}
 dir=$(cd "$(dirname "$0")/minimal" && pwd)
@@ -22,6 +23,7 @@ secs=${secs%.*}
 [ "$secs" -ge 1 ] 2>/dev/null || secs=1
 batch=${TGX_BENCH_BATCH:-100}
 jobs=${TGX_BENCH_JOBS:-50000}
+passes=${TGX_BENCH_PASSES:-2}
 
 errf=$(mktemp)
 trap 'rm -f "$errf"' EXIT
@@ -40,17 +42,27 @@ cell() {
   echo $(((before - after) / secs))
 }
 
-echo "bench: the minimal life cycle (tests/bench/minimal), ${secs} s per cell" >&2
-sql -f "$dir/setup.sql" >/dev/null 2>&1
+# best SCRIPT CONNS ROWS: run the cell and keep the best of the passes in rate[SCRIPT,CONNS]
 declare -A rate
+best() {
+  local r
+  r=$(cell "$@")
+  [ "$r" -gt "${rate[$1,$2]:-0}" ] && rate[$1,$2]=$r
+  echo "bench:   $2 conn: $1 $r/s" >&2
+}
+
+echo "bench: the minimal life cycle (tests/bench/minimal), ${secs} s per cell, the best of $passes passes" >&2
+sql -f "$dir/setup.sql" >/dev/null 2>&1
 IFS=, read -r -a ns <<<"$conns"
-for n in "${ns[@]}"; do
-  # rows enough for the raw rows never to run dry within the cell
-  rate[raw_batch,$n]=$(cell raw_batch "$n" $((300000 * secs)))
-  rate[life_batch,$n]=$(cell life_batch "$n" 0)
-  rate[raw_one,$n]=$(cell raw_one "$n" $((20000 * secs)))
-  rate[life_one,$n]=$(cell life_one "$n" 0)
-  echo "bench:   $n conn: life ${rate[life_batch,$n]}/s batched, ${rate[life_one,$n]}/s one per call" >&2
+for ((p = 1; p <= passes; p++)); do
+  echo "bench: minimal pass $p of $passes" >&2
+  for n in "${ns[@]}"; do
+    # rows enough for the raw rows never to run dry within the cell
+    best raw_batch "$n" $((300000 * secs))
+    best life_batch "$n" 0
+    best raw_one "$n" $((20000 * secs))
+    best life_one "$n" 0
+  done
 done
 
 row() { # LABEL UNIT KEY
@@ -67,7 +79,8 @@ ratio() { # LABEL NUMERATOR DENOMINATOR TARGET
 }
 
 echo
-echo "Reference: a minimal life cycle (tests/bench/minimal: one narrow task table, 3 partial indexes, nothing else)"
+echo "Reference: a minimal life cycle (tests/bench/minimal: one narrow task table, 3 partial indexes, nothing else);"
+echo "each cell the best of $passes passes of one ${secs}-s run"
 printf '%-50s %-8s' "" conns
 for n in "${ns[@]}"; do printf ' %9s' "$n"; done
 printf '\n'
