@@ -25,8 +25,13 @@ batch=${TGX_BENCH_BATCH:-100}
 jobs=${TGX_BENCH_JOBS:-50000}
 passes=${TGX_BENCH_PASSES:-2}
 
-errf=$(mktemp)
-trap 'rm -f "$errf"' EXIT
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# the pgbench scripts, each "--@roles" line replaced by roles.sql (pgbench has no include)
+for f in "$dir"/*.sql; do
+  awk -v roles="$dir/roles.sql" '$0 == "--@roles" { while ((getline l < roles) > 0) print l; next } { print }' \
+    "$f" >"$tmp/$(basename "$f")"
+done
 
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$url" "$@"; }
 
@@ -36,8 +41,8 @@ cell() {
   local script=$1 n=$2 rows=$3 before after
   sql -v jobs="$jobs" -v rows="$rows" -f "$dir/reset.sql" >/dev/null
   before=$(sql -c "SELECT (SELECT count(*) FROM bench_raw) - (SELECT count(*) FROM bench_min_tasks WHERE state = 3)")
-  pgbench -n -M prepared -c "$n" -j "$n" -T "$secs" -D batch="$batch" -f "$dir/$script.sql" "$url" >/dev/null 2>"$errf" ||
-    { echo "bench: pgbench $script failed:" >&2; cat "$errf" >&2; return 1; }
+  pgbench -n -M prepared -c "$n" -j "$n" -T "$secs" -D batch="$batch" -f "$tmp/$script.sql" "$url" >/dev/null 2>"$tmp/err" ||
+    { echo "bench: pgbench $script failed:" >&2; cat "$tmp/err" >&2; return 1; }
   after=$(sql -c "SELECT (SELECT count(*) FROM bench_raw) - (SELECT count(*) FROM bench_min_tasks WHERE state = 3)")
   echo $(((before - after) / secs))
 }
