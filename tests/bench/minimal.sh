@@ -57,7 +57,7 @@ best() {
 }
 
 echo "bench: the minimal life cycle (tests/bench/minimal), ${secs} s per cell, the best of $passes passes" >&2
-sql -f "$dir/setup.sql" >/dev/null 2>&1
+PGOPTIONS="-c client_min_messages=warning" sql -f "$dir/setup.sql" >/dev/null
 IFS=, read -r -a ns <<<"$conns"
 for ((p = 1; p <= passes; p++)); do
   echo "bench: minimal pass $p of $passes" >&2
