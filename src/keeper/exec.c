@@ -694,6 +694,30 @@ static bool exec_nonce_error(const char *m)
 }
 
 /*
+ * Sign TX (its nonce set) and send it: HASH.  On failure MSG says why and *SENT whether the node
+ * was asked; a refusal by the node is -TGX_ERR_STATE with its words in JE->message (JE is the
+ * caller's to clean up).
+ */
+static int exec_sign_send(struct tgx_keeper_chain *c, const struct tgx_tx *tx, char hash[67],
+                          struct tgx_jsonrpc_error *je, bool *sent, char *msg, size_t msglen)
+{
+    struct tgx_tx_signed st;
+    tgx_tx_signed_init(&st);
+    int rc = tgx_tx_sign(tx, c->secret, &st);
+    *sent = rc == 0;
+    if (rc < 0)
+        exec_msg(msg, msglen, "could not sign the transaction: %s", tgx_err_str(rc));
+    else
+        rc = tgx_jsonrpc_send_raw_transaction(c->rpc, (const uint8_t *)st.raw.data, st.raw.len, hash, je);
+    tgx_tx_signed_cleanup(&st);
+    if (*sent && rc == -TGX_ERR_STATE)
+        exec_msg(msg, msglen, "could not send the transaction: %s", je->message);
+    else if (*sent && rc < 0)
+        exec_rpc_msg(msg, msglen, "eth_sendRawTransaction", je);
+    return rc;
+}
+
+/*
  * Take the next nonce, sign TX with it and send it, all under nonce_mu: HASH and *NONCE get what was
  * sent.  After a failed send the nonce is re-read from the node; a nonce error is retried once at once.
  * -TGX_ERR_IO with MSG (the attempt is transient), -TGX_ERR_NOMEM.
@@ -718,30 +742,20 @@ static int exec_send(struct tgx_keeper_chain *c, struct tgx_tx *tx, const char *
             c->nonce_valid = true;
         }
         tx->nonce = c->next_nonce;
-        struct tgx_tx_signed st;
-        tgx_tx_signed_init(&st);
-        rc = tgx_tx_sign(tx, c->secret, &st);
-        if (rc < 0) {
-            tgx_tx_signed_cleanup(&st);
-            exec_msg(msg, msglen, "could not sign the transaction: %s", tgx_err_str(rc));
-            break;
-        }
-        rc = tgx_jsonrpc_send_raw_transaction(c->rpc, (const uint8_t *)st.raw.data, st.raw.len, hash, &je);
-        tgx_tx_signed_cleanup(&st);
+        bool sent;
+        rc = exec_sign_send(c, tx, hash, &je, &sent, msg, msglen);
         if (rc == 0) {
             *nonce = c->next_nonce++;
             break;
         }
+        if (!sent)
+            break;
         c->nonce_valid = false; /* whatever happened, ask the node next time */
         if (rc == -TGX_ERR_STATE && attempt == 0 && exec_nonce_error(je.message)) {
             tgx_log_warning(subject, "chain %s: nonce %" PRIu64 " refused (%s): re-reading it from the node",
                             c->id_text, tx->nonce, je.message);
             continue;
         }
-        if (rc == -TGX_ERR_STATE)
-            exec_msg(msg, msglen, "could not send the transaction: %s", je.message);
-        else
-            exec_rpc_msg(msg, msglen, "eth_sendRawTransaction", &je);
         break;
     }
     pthread_mutex_unlock(&c->nonce_mu);
@@ -998,21 +1012,10 @@ static int exec_cancel(struct tgx_keeper_chain *c, const struct tgx_tx *tx, cons
         return -TGX_ERR_IO;
     }
 
-    struct tgx_tx_signed st;
     struct tgx_jsonrpc_error je = {0};
     char chash[67] = "";
-    tgx_tx_signed_init(&st);
-    rc = tgx_tx_sign(&cancel, c->secret, &st);
-    if (rc < 0) {
-        exec_msg(err, sizeof err, "could not sign it: %s", tgx_err_str(rc));
-    } else {
-        rc = tgx_jsonrpc_send_raw_transaction(c->rpc, (const uint8_t *)st.raw.data, st.raw.len, chash, &je);
-        if (rc == -TGX_ERR_STATE)
-            exec_msg(err, sizeof err, "%s", je.message);
-        else if (rc < 0)
-            exec_rpc_msg(err, sizeof err, "eth_sendRawTransaction", &je);
-    }
-    tgx_tx_signed_cleanup(&st);
+    bool sent;
+    rc = exec_sign_send(c, &cancel, chash, &je, &sent, err, sizeof err);
     tgx_jsonrpc_error_cleanup(&je);
     const char *hashes[2] = {hash, chash};
     char last[300];
