@@ -754,6 +754,7 @@ static int exec_send(struct tgx_keeper_chain *c, struct tgx_tx *tx, const char *
         if (rc == -TGX_ERR_STATE && attempt == 0 && exec_nonce_error(je.message)) {
             tgx_log_warning(subject, "chain %s: nonce %" PRIu64 " refused (%s): re-reading it from the node",
                             c->id_text, tx->nonce, je.message);
+            tgx_jsonrpc_error_cleanup(&je); /* the retry's error must not overwrite its "data" unfreed */
             continue;
         }
         break;
