@@ -1337,6 +1337,11 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
         }
     }
     pthread_barrier_destroy(&r.start);
+    /* the life cycle ends when every accepted result is settled: that tail is in the time */
+    if (kind == KIND_LIFE && rc == 0 && (b->have & HAVE_SETTLE)) {
+        rc = bench_round_settle(b, calls);
+        t1 = bench_clock();
+    }
     cpu_end = bench_round_cpu(b, nconn);
 
     if (kind == KIND_LIFE) {
@@ -1345,12 +1350,6 @@ static int bench_round_run(struct bench *b, enum bench_kind kind, int batch, int
         PGresult *res;
 
         snprintf(first, sizeof first, "%ld", first_task);
-        /* the life cycle ends when every accepted result is settled: that tail is in the time */
-        if (rc == 0 && (b->have & HAVE_SETTLE)) {
-            rc = bench_round_settle(b, calls);
-            t1 = bench_clock();
-            cpu_end = bench_round_cpu(b, nconn);
-        }
         if (rc < 0) {
             /* leave no work behind for the next round to count */
             bench_round_cancel(b, v);
