@@ -41,7 +41,7 @@ export PGTEST_EXTRA_OPTS=${PGTEST_EXTRA_OPTS:--c max_wal_size=4GB -c checkpoint_
 PGTEST_DURABLE=1 pg_test_start
 
 db=tgx_bench
-url=$(pg_test_createdb "$db")
+parts=${TGX_BENCH_PARTS:-raw,life,history,latency,minimal}
 
 migrate() {
   if [ -n "${TGX_MIGRATE:-}" ]; then
@@ -54,24 +54,25 @@ migrate() {
   fi
 }
 
-echo "bench: migrating $db" >&2
-if ! migrate; then
-  if [ -z "${TGX_MIGRATE:-}" ] && [ -x "$top/build/tgxd" ]; then
-    # tgxd is being written alongside: fall back to the temporary loader, loudly
-    echo "bench: WARNING: build/tgxd migrate failed; falling back to tests/lib/devload.sh" >&2
-    dropdb "$db"
-    createdb "$db"
-    PGOPTIONS="-c client_min_messages=warning" "$top/tests/lib/devload.sh" "$db" >/dev/null
-  else
-    echo "bench: could not migrate $db" >&2
-    exit 1
-  fi
-fi
-
-parts=${TGX_BENCH_PARTS:-raw,life,history,latency,minimal}
+# sql_core's parts, on a migrated database
 if [[ $parts =~ raw|life|history|latency ]]; then
+  url=$(pg_test_createdb "$db")
+  echo "bench: migrating $db" >&2
+  if ! migrate; then
+    if [ -z "${TGX_MIGRATE:-}" ] && [ -x "$top/build/tgxd" ]; then
+      # tgxd is being written alongside: fall back to the temporary loader, loudly
+      echo "bench: WARNING: build/tgxd migrate failed; falling back to tests/lib/devload.sh" >&2
+      dropdb "$db"
+      createdb "$db"
+      PGOPTIONS="-c client_min_messages=warning" "$top/tests/lib/devload.sh" "$db" >/dev/null
+    else
+      echo "bench: could not migrate $db" >&2
+      exit 1
+    fi
+  fi
   TGX_BENCH_PARTS=$parts "$bench" --database-url "$url"
 fi
+# the minimal life cycle's reference rows, on a database of their own
 if [[ $parts == *minimal* ]]; then
   "$top/tests/bench/minimal.sh" "$(pg_test_createdb tgx_bench_minimal)"
 fi
