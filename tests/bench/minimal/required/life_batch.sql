@@ -1,0 +1,6 @@
+-- tests/bench/minimal/required/life_batch.sql: ../life_batch.sql with the bookkeeping of
+-- life_one.sql, for a batch (the keeper's counter once per batch)
+\set k :client_id + 1
+--@roles
+WITH c AS (UPDATE bench_req_tasks t SET state = 2, lease_until = now() + interval '5 minutes' FROM (SELECT task_id FROM bench_req_tasks WHERE state = 1 AND keeper_id = :k ORDER BY keeper_id, task_id LIMIT :batch FOR UPDATE SKIP LOCKED) c WHERE t.task_id = c.task_id RETURNING t.task_id, t.epoch) SELECT coalesce(array_agg(task_id), '{}') AS ids, coalesce(array_agg(epoch), '{}') AS epochs FROM c \gset
+WITH u AS (UPDATE bench_req_tasks t SET state = 3, result = 'ok', finished_at = now(), lease_until = NULL FROM unnest(:ids::bigint[], :epochs::integer[]) AS x(task_id, epoch) WHERE t.task_id = x.task_id AND t.state = 2 AND t.keeper_id = :k AND t.epoch = x.epoch RETURNING t.task_id, t.attempt, t.job_id), a AS (UPDATE bench_req_attempts a SET ended_at = now(), outcome = 'result' FROM u WHERE a.task_id = u.task_id AND a.attempt = u.attempt), j AS (UPDATE bench_req_jobs j SET executed = j.executed + 1, last_executed_at = now() FROM u WHERE j.job_id = u.job_id) UPDATE bench_req_keepers k SET executed = k.executed + n.n FROM (SELECT count(*) AS n FROM u) n WHERE k.keeper_id = :k AND n.n > 0;
