@@ -23,7 +23,8 @@
 #   TGX_BENCH_JOBS    interval jobs created, the largest life-cycle round (default 50000)
 #   TGX_BENCH_PARTS   any of raw,life,history,latency,minimal (default all)
 #   TGX_BENCH_PASSES  passes over the rows of a part, each cell the best of them (default 2)
-#   PGTEST_EXTRA_OPTS server options (default: max_wal_size=4GB, checkpoint_timeout=30min)
+#   PGTEST_EXTRA_OPTS server options (default: max_wal_size=4GB, checkpoint_timeout=30min,
+#                     shared_buffers=1GB)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -36,8 +37,12 @@ fi
 
 # shellcheck source=../lib/pgtest.sh
 . "$top/tests/lib/pgtest.sh"
-# seeding millions of rows with fsync on: fewer forced checkpoints (the same for every row)
-export PGTEST_EXTRA_OPTS=${PGTEST_EXTRA_OPTS:--c max_wal_size=4GB -c checkpoint_timeout=30min}
+# seeding millions of rows with fsync on: fewer forced checkpoints (the same for every row).
+# shared_buffers 1GB, not the tests' 256MB: each new task version goes into its job's place in
+# tasks_job (job_id, task_id), so with a history the life cycle touches that whole index (195 MB
+# with 5M tasks over the 50000 jobs here, ~2 jobs a leaf page) where without one it touches a few
+# pages; 256MB held too little of it beside the rest, and part 4 then measured the buffer cache.
+export PGTEST_EXTRA_OPTS=${PGTEST_EXTRA_OPTS:--c max_wal_size=4GB -c checkpoint_timeout=30min -c shared_buffers=1GB}
 PGTEST_DURABLE=1 pg_test_start
 
 db=tgx_bench
