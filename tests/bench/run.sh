@@ -39,9 +39,9 @@ fi
 . "$top/tests/lib/pgtest.sh"
 # seeding millions of rows with fsync on: fewer forced checkpoints (the same for every row).
 # shared_buffers 1GB, not the tests' 256MB: each new task version goes into its job's place in
-# tasks_job (job_id, task_id), so with a history the life cycle touches that whole index (195 MB
-# with 5M tasks over the 50000 jobs here, ~2 jobs a leaf page) where without one it touches a few
-# pages.  256MB held too little of it beside the rest (at 4 connections batched, every step was
+# tasks_job (job_id, task_id), so with a history the life cycle's rounds, each firing the next
+# few thousand jobs, go through that whole index (195 MB with 5M tasks over the 50000 jobs here,
+# ~2 jobs a leaf page) where without one they touch a few pages.  256MB held too little of it beside the rest (at 4 connections batched, every step was
 # 15-25 % slower with the history at equal WAL).  A part-4 cell still varies by about +-15 %
 # from run to run on a 2-CPU machine, either way.
 export PGTEST_EXTRA_OPTS=${PGTEST_EXTRA_OPTS:--c max_wal_size=4GB -c checkpoint_timeout=30min -c shared_buffers=1GB}
