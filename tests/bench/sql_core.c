@@ -21,8 +21,8 @@
  *     round's server processes (its connections' backends, from /proc: n/a when the server runs
  *     elsewhere), the cost that bounds the rate once the CPUs, not the WAL flushes, are busy;
  *  4. 1 again with millions of finished tasks in the ledger, and the ratio to the same rows on
- *     a copy of the database taken before the seeding (CREATE DATABASE ... TEMPLATE), each cell
- *     measured right after its twin on the copy;
+ *     a copy of the database taken before the seeding (CREATE DATABASE ... TEMPLATE), each cell's
+ *     rounds in turn with its twin's on the copy;
  *  5. the wake-up latency of a keeper waiting on NOTIFY: due -> taken, assigned -> taken.
  * It prints one table on stdout (progress on stderr).  It never fails on time: the exit
  * status is 1 only when the database cannot be reached or set up.  A stored function that
@@ -32,7 +32,8 @@
  * Knobs (environment; defaults in bench_config_load): TGX_BENCH_HISTORY, TGX_BENCH_HISTORY_ATTEMPTS,
  * TGX_BENCH_SECONDS, TGX_BENCH_CONNS, TGX_BENCH_BATCH, TGX_BENCH_LATENCY_SAMPLES, TGX_BENCH_JOBS,
  * TGX_BENCH_PARTS, TGX_BENCH_PASSES.  Every cell shows the best of TGX_BENCH_PASSES passes over the
- * rows of its part (rows and their baselines in turn) of BENCH_ROUNDS measured rounds each.
+ * rows of its part (rows and their baselines in turn) of BENCH_ROUNDS measured rounds each
+ * (part 4: the median of BENCH_PAIR_ROUNDS a pass, in turn with the twin's).
  */
 #include <errno.h>
 #include <math.h>
@@ -54,6 +55,8 @@
 enum {
     BENCH_MAX_CONNS = 16,         /* most connections of one cell */
     BENCH_ROUNDS = 2,             /* measured rounds per cell; the table shows the best */
+    BENCH_PAIR_ROUNDS = 3,        /* part 4: measured rounds per cell, in turn with its twin's */
+    BENCH_MAX_PASSES = 10,        /* most TGX_BENCH_PASSES */
     BENCH_ERR_LEN = 512,          /* error text kept per worker */
     BENCH_STALL_SECONDS = 30,     /* a round that makes no progress this long is given up */
     BENCH_IDLE_WAIT_MS = 50,      /* a life-cycle worker with nothing to do waits this long for a NOTIFY */
@@ -357,8 +360,11 @@ struct bench {
     bool level_failed;             /* SQL_KEEPER_LEVEL failed once: not tried again */
     long keepers[BENCH_MAX_CONNS]; /* bench keeper ids */
     int nkeepers;
-    long seeded;                       /* finished tasks seeded (part 4) */
-    double rate[ROW__COUNT][8];        /* per row and connection count index; NAN = n/a */
+    long seeded;                /* finished tasks seeded (part 4) */
+    double rate[ROW__COUNT][8]; /* per row and connection count index; NAN = n/a */
+    /* part 4: the rate of every measured round, for the median (bench_use_median) */
+    double round_rate[ROW__COUNT][8][BENCH_MAX_PASSES * BENCH_PAIR_ROUNDS];
+    int nrounds[ROW__COUNT][8];
     double wal[ROW__COUNT][8];         /* least WAL bytes per task (row) of a round; NAN = n/a */
     double cpu[ROW__COUNT][8];         /* least backend CPU ms per task (row) of a round; NAN = n/a */
     char row_note[ROW__COUNT][64];     /* why a row stopped ("" when it did not) */
@@ -689,7 +695,7 @@ static void bench_config_load(struct bench_config *cfg, int argc, char **argv)
     cfg->batch = (int)bench_env_long("TGX_BENCH_BATCH", 100, 2, 10000);
     cfg->lat_samples = (int)bench_env_long("TGX_BENCH_LATENCY_SAMPLES", 2000, 10, 100000);
     cfg->jobs = bench_env_long("TGX_BENCH_JOBS", 50000, 100, 10000000);
-    cfg->passes = (int)bench_env_long("TGX_BENCH_PASSES", 2, 1, 10);
+    cfg->passes = (int)bench_env_long("TGX_BENCH_PASSES", 2, 1, BENCH_MAX_PASSES);
 
     s = getenv("TGX_BENCH_CONNS");
     if (!s || !*s)
@@ -1418,14 +1424,13 @@ static void bench_log_calls(const struct bench_calls *calls)
 }
 
 /*
- * One cell of the table, one pass: a calibration round, then BENCH_ROUNDS rounds of *M tasks
- * (rows) each; *M 0: as many as the calibration round's rate does in ~cell_seconds, stored in *M
- * (so that a twin cell can run rounds of the same size).  b->rate keeps the best of every pass
- * so far (NAN before the first, and when the row cannot run here), b->wal the least.  0, or a
- * negative enum tgx_err when a round failed.
+ * A cell's calibration round: *M tasks (rows); *M 0: as many as the calibration round's rate
+ * does in ~cell_seconds, stored in *M (so that a twin cell can run rounds of the same size).
+ * Not counted.  0 (also when the row cannot run here: *M stays 0), or a negative enum tgx_err
+ * when the round failed.
  */
-static int bench_cell_m(struct bench *b, enum bench_row row, int ci, long *m_io) TGX_MUSTCHECK;
-static int bench_cell_m(struct bench *b, enum bench_row row, int ci, long *m_io)
+static int bench_cell_calibrate(struct bench *b, enum bench_row row, int ci, long *m_io) TGX_MUSTCHECK;
+static int bench_cell_calibrate(struct bench *b, enum bench_row row, int ci, long *m_io)
 {
     const struct bench_row_spec *spec = &bench_rows[row];
     int nconn = b->cfg.conns[ci];
@@ -1463,35 +1468,61 @@ static int bench_cell_m(struct bench *b, enum bench_row row, int ci, long *m_io)
     if (m > m_max)
         m = m_max;
     *m_io = m;
-    /* the best of BENCH_ROUNDS measured rounds: the machine may be shared, and a round that
-     * another process slowed down says nothing about the SQL */
-    for (int i = 0; i < BENCH_ROUNDS; i++) {
-        if (bench_settle(b, false) < 0)
-            return -TGX_ERR_DB;
-        rc = bench_round_run(b, spec->kind, batch, role_batch, nconn, m, &rate, &wal, &cpu, &calls);
-        if (rc < 0)
-            return rc;
-        bench_log("  %d conn: round %d of %ld: %.0f/s, %.0f bytes of WAL and %.3f ms of backend CPU each",
-                  nconn, i + 1, m, rate, wal, cpu);
-        bench_log_calls(&calls);
-        if (isnan(b->rate[row][ci]) || rate > b->rate[row][ci])
-            b->rate[row][ci] = rate;
-        /* the least: the first round after the cell's checkpoint writes a full-page image of
-         * every page it touches first, the next one mostly not */
-        if (isnan(b->wal[row][ci]) || wal < b->wal[row][ci])
-            b->wal[row][ci] = wal;
-        if (isnan(b->cpu[row][ci]) || cpu < b->cpu[row][ci])
-            b->cpu[row][ci] = cpu;
-    }
     return 0;
 }
 
+/*
+ * One measured round of M tasks (rows) of a cell, its I-th.  b->rate keeps the best of every
+ * round so far (NAN before the first, and when the row cannot run here), b->wal and b->cpu the
+ * least.  0, or a negative enum tgx_err when the round failed.
+ */
+static int bench_cell_round(struct bench *b, enum bench_row row, int ci, long m, int i) TGX_MUSTCHECK;
+static int bench_cell_round(struct bench *b, enum bench_row row, int ci, long m, int i)
+{
+    const struct bench_row_spec *spec = &bench_rows[row];
+    int nconn = b->cfg.conns[ci];
+    struct bench_calls calls;
+    double rate = 0, wal = NAN, cpu = NAN;
+    int rc;
+
+    if (m == 0) /* the calibration found the row cannot run here */
+        return 0;
+    if (bench_settle(b, false) < 0)
+        return -TGX_ERR_DB;
+    rc = bench_round_run(b, spec->kind, spec->batched ? b->cfg.batch : 1,
+                         spec->roles_batched ? b->cfg.batch : 1, nconn, m, &rate, &wal, &cpu, &calls);
+    if (rc < 0)
+        return rc;
+    bench_log("  %d conn: round %d of %ld: %.0f/s, %.0f bytes of WAL and %.3f ms of backend CPU each", nconn,
+              i + 1, m, rate, wal, cpu);
+    bench_log_calls(&calls);
+    if (isnan(b->rate[row][ci]) || rate > b->rate[row][ci])
+        b->rate[row][ci] = rate;
+    if (b->nrounds[row][ci] < BENCH_MAX_PASSES * BENCH_PAIR_ROUNDS)
+        b->round_rate[row][ci][b->nrounds[row][ci]++] = rate;
+    /* the least: the first round after the cell's checkpoint writes a full-page image of
+     * every page it touches first, the next one mostly not */
+    if (isnan(b->wal[row][ci]) || wal < b->wal[row][ci])
+        b->wal[row][ci] = wal;
+    if (isnan(b->cpu[row][ci]) || cpu < b->cpu[row][ci])
+        b->cpu[row][ci] = cpu;
+    return 0;
+}
+
+/*
+ * One cell of the table, one pass: a calibration round, then the best of BENCH_ROUNDS rounds:
+ * the machine may be shared, and a round that another process slowed down says nothing about
+ * the SQL.
+ */
 static int bench_cell(struct bench *b, enum bench_row row, int ci) TGX_MUSTCHECK;
 static int bench_cell(struct bench *b, enum bench_row row, int ci)
 {
     long m = 0;
+    int rc = bench_cell_calibrate(b, row, ci, &m);
 
-    return bench_cell_m(b, row, ci, &m);
+    for (int i = 0; rc == 0 && i < BENCH_ROUNDS; i++)
+        rc = bench_cell_round(b, row, ci, m, i);
+    return rc;
 }
 
 static const char *bench_row_name(enum bench_row row)
@@ -1561,31 +1592,60 @@ static void bench_swap_db(struct bench *b)
 }
 
 /*
- * Part 4, one pass of a row with history (HIST_ROW) and its baseline (COPY_ROW): their cells in
- * turn, the copy without history first, so that each ratio compares two cells measured one right
- * after the other (the same state of a shared machine), not minutes apart, with rounds of the
- * same size.
+ * Part 4's rows show the median of their rounds, not the best: their rounds ran in turn with
+ * the twin's, so a slow spell of the machine falls on both sides, and the median is not moved
+ * by one fast or slow round of one side, which the best is.
+ */
+static void bench_use_median(struct bench *b, enum bench_row row)
+{
+    for (int ci = 0; ci < b->cfg.nconns; ci++) {
+        double *r = b->round_rate[row][ci];
+        int n = b->nrounds[row][ci];
+
+        if (n == 0)
+            continue;
+        qsort(r, (size_t)n, sizeof *r, bench_cmp_double);
+        b->rate[row][ci] = n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
+    }
+}
+
+/*
+ * Part 4, one pass of a row with history (HIST_ROW) and its baseline (COPY_ROW): per number of
+ * connections a calibration round of each (the history's of the copy's size), then
+ * BENCH_PAIR_ROUNDS measured rounds of each in turn, copy, history, copy, history ...: a slow
+ * spell of the (shared) machine then falls on both sides of a ratio, not on one cell of it.
  */
 static void bench_run_pair(struct bench *b, enum bench_row copy_row, enum bench_row hist_row)
 {
     if (b->row_note[copy_row][0] || b->row_note[hist_row][0])
         return;
-    bench_log("%s, each cell after the same on the copy without history", bench_row_name(hist_row));
+    bench_log("%s, its rounds in turn with the same on the copy without history", bench_row_name(hist_row));
     for (int ci = 0; ci < b->cfg.nconns; ci++) {
         long m = 0; /* the copy's rounds' size, the history's too */
+        enum bench_row failed = copy_row;
         int rc;
 
-        bench_log("  without history (the copy):");
         bench_swap_db(b);
-        rc = bench_cell_m(b, copy_row, ci, &m);
+        rc = bench_cell_calibrate(b, copy_row, ci, &m);
         bench_swap_db(b);
-        if (rc < 0) {
-            bench_row_failed(b, copy_row, ci);
-            break;
+        if (rc == 0) {
+            failed = hist_row;
+            rc = bench_cell_calibrate(b, hist_row, ci, &m);
         }
-        bench_log("  with history (rounds of the same size):");
-        if (bench_cell_m(b, hist_row, ci, &m) < 0) {
-            bench_row_failed(b, hist_row, ci);
+        for (int i = 0; rc == 0 && i < BENCH_PAIR_ROUNDS; i++) {
+            bench_log("  without history (the copy):");
+            bench_swap_db(b);
+            failed = copy_row;
+            rc = bench_cell_round(b, copy_row, ci, m, i);
+            bench_swap_db(b);
+            if (rc == 0) {
+                bench_log("  with history:");
+                failed = hist_row;
+                rc = bench_cell_round(b, hist_row, ci, m, i);
+            }
+        }
+        if (rc < 0) {
+            bench_row_failed(b, failed, ci);
             break;
         }
     }
@@ -2113,9 +2173,9 @@ static void bench_print(const struct bench *b)
 
     printf("\nTriggerX-PG SQL core benchmark\n");
     printf("server: %s; %ld CPUs; batched = %d per call; each cell the best of %d passes x %d measured "
-           "rounds of ~%.0f s\n",
+           "rounds of ~%.0f s (part 4: the median of %d a pass, in turn with the copy's)\n",
            b->server, sysconf(_SC_NPROCESSORS_ONLN), b->cfg.batch, b->cfg.passes, BENCH_ROUNDS,
-           b->cfg.cell_seconds);
+           b->cfg.cell_seconds, BENCH_PAIR_ROUNDS);
     if (b->one_keeper)
         printf("note: attesters could not be set to 0, so one keeper serves every connection\n");
     if (!b->life_ok)
@@ -2242,6 +2302,8 @@ int main(int argc, char **argv)
                 bench_run_pair(&b, ROW_COPY_ONE, ROW_HIST_ONE);
                 bench_run_pair(&b, ROW_COPY_BATCH, ROW_HIST_BATCH);
             }
+            for (enum bench_row row = ROW_HIST_ONE; row <= ROW_COPY_BATCH; row++)
+                bench_use_median(&b, row);
         }
         bench_drop_copy(&b);
     }
