@@ -185,16 +185,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 -- Function: tgx.keeper_result(task_id, keeper_id, lease_epoch, result, signature, now)
 --   tgx.submit_result, plus the performer's signature over the result (checked by the
---   gateway) kept in tasks.tp_signature, in the same transaction.
+--   gateway) kept in tasks.tp_signature, written with the result (the task row changes once).
 -- Returns: the task's new state (attesting or succeeded).
 -- Raises: as tgx.submit_result (55000 stale lease epoch, P0002, 22023).
--- Tables: see tgx.submit_result; tgx.tasks (tp_signature).
-DECLARE
-    v_state tgx.task_state;
+-- Tables: see tgx.submit_result (tgx.tasks.tp_signature too).
 BEGIN
-    v_state := tgx.submit_result(i_task_id, i_keeper_id, i_lease_epoch, i_result, i_now);
-    UPDATE tgx.tasks t SET tp_signature = i_signature WHERE t.task_id = i_task_id;
-    RETURN v_state;
+    RETURN tgx._submit_result(i_task_id, i_keeper_id, i_lease_epoch, i_result, i_signature, i_now);
 END
 $$;
 COMMENT ON FUNCTION tgx.keeper_result(bigint, bigint, bigint, jsonb, bytea, timestamptz) IS

@@ -465,8 +465,8 @@ COMMENT ON FUNCTION tgx._result_timestamps_check(jsonb[]) IS
     'Internal: 22023 when the execution_timestamp of a result is not a valid timestamp';
 
 CREATE OR REPLACE FUNCTION tgx._task_accept(
-    i_keeper_id bigint, i_task_ids bigint[], i_epochs bigint[], i_results jsonb[], i_now timestamptz,
-    OUT o_applied bigint[], OUT o_direct boolean)
+    i_keeper_id bigint, i_task_ids bigint[], i_epochs bigint[], i_results jsonb[], i_signatures bytea[],
+    i_now timestamptz, OUT o_applied bigint[], OUT o_direct boolean)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
@@ -474,15 +474,16 @@ SET enable_bitmapscan = off
 SET jit = off
 SET plan_cache_mode = force_generic_plan
 AS $$
--- Function: tgx._task_accept(keeper_id, task_ids, epochs, results, now)
+-- Function: tgx._task_accept(keeper_id, task_ids, epochs, results, signatures, now)
 --   The one implementation of "a keeper reports results" (running -> attesting, or
 --   straight to succeeded when nobody can attest: setting attesters = 0 or no other
 --   keeper online, whitelisted and not draining), for distinct tasks with their quoted
 --   epochs and valid results (tgx._result_problem; the caller has checked them, and has
 --   locked several tasks in key order).  A task is changed only when it is running on
 --   i_keeper_id under exactly its epoch (the fencing rule).  The result fields
---   (tgx._result_fields) are copied into the task and the attempt is closed with outcome
---   result, in one statement with:
+--   (tgx._result_fields) and the performer's signature over the result (i_signatures, the
+--   keeper gateway's; NULL or shorter than i_task_ids: none, tp_signature is kept) are copied
+--   into the task and the attempt is closed with outcome result, in one statement with:
 --   * nobody to attest: the task ends at once exactly as through attesting and the
 --     verdict none_available (succeeded, accepted, no attesters), and its accounting (the
 --     job, user and linked-job part of tgx._task_settle, and the performer's ok counter,
@@ -505,8 +506,8 @@ BEGIN
       FROM tgx.settings s
      WHERE s.name IN ('attestation_timeout', 'attesters');
     WITH f AS (
-        SELECT x.task_id, x.epoch, r.*
-          FROM unnest(i_task_ids, i_epochs, i_results) AS x(task_id, epoch, result)
+        SELECT x.task_id, x.epoch, x.signature, r.*
+          FROM unnest(i_task_ids, i_epochs, i_results, i_signatures) AS x(task_id, epoch, result, signature)
          CROSS JOIN LATERAL tgx._result_fields(x.result) r
     ), u AS (
         UPDATE tgx.tasks t
@@ -521,6 +522,7 @@ BEGIN
                task_opx_cost = coalesce(f.cost, t.task_opx_cost),
                converted_arguments = coalesce(f.converted, t.converted_arguments),
                proof_of_task = coalesce(f.proof, t.proof_of_task),
+               tp_signature = coalesce(f.signature, t.tp_signature),
                task_performer_id = i_keeper_id,
                finished_at = CASE WHEN o_direct THEN i_now ELSE t.finished_at END,
                is_accepted = CASE WHEN o_direct THEN true ELSE t.is_accepted END,
@@ -554,9 +556,9 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION tgx._task_accept(bigint, bigint[], bigint[], jsonb[], timestamptz) IS
-    'Internal: the core of tgx.submit_result and tgx.submit_results: fences, copies result fields, closes the '
-    'attempt, chooses attesters or accepts at once (its accounting queued for tgx.settle_tasks); returns the tasks '
+COMMENT ON FUNCTION tgx._task_accept(bigint, bigint[], bigint[], jsonb[], bytea[], timestamptz) IS
+    'Internal: the core of tgx.submit_result(s) and tgx.keeper_result: fences, copies result fields and signature, '
+    'closes the attempt, chooses attesters or accepts at once (its accounting queued for tgx.settle_tasks); returns the tasks '
     'changed';
 
 CREATE OR REPLACE FUNCTION tgx.submit_results(
@@ -629,7 +631,7 @@ BEGIN
           ORDER BY t.task_id
             FOR UPDATE;
         SELECT a.o_applied, a.o_direct INTO v_applied, v_direct
-          FROM tgx._task_accept(i_keeper_id, v_ids, v_epochs, v_results, i_now) a;
+          FROM tgx._task_accept(i_keeper_id, v_ids, v_epochs, v_results, NULL, i_now) a;
     END IF;
     IF v_applied IS NULL THEN
         PERFORM tgx._keeper_must_exist(i_keeper_id);
@@ -640,6 +642,56 @@ $$;
 COMMENT ON FUNCTION tgx.submit_results(bigint, jsonb, timestamptz) IS
     'Batched results [{"task_id","lease_epoch","result"}]: applies those under the right lease, skips stale ones, '
     'returns how many were applied; 22023 malformed input, P0002 unknown keeper';
+
+CREATE OR REPLACE FUNCTION tgx._submit_result(
+    i_task_id bigint,
+    i_keeper_id bigint,
+    i_lease_epoch bigint,
+    i_result jsonb,
+    i_signature bytea,
+    i_now timestamptz)
+RETURNS tgx.task_state
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+-- Function: tgx._submit_result(task_id, keeper_id, lease_epoch, result, signature, now)
+--   tgx.submit_result, and tgx.keeper_result with the performer's signature over the result
+--   (i_signature, NULL: none), which tgx._task_accept writes into tasks.tp_signature with the
+--   result, so that the task row changes once.
+-- Returns: the task's new state: attesting or succeeded.
+-- Raises: 55000 stale lease epoch; P0002 unknown task or keeper; 22023 malformed result.
+-- Tables: see tgx._task_accept.
+DECLARE
+    v_problem text := tgx._result_problem(i_result);
+    v_applied bigint[];
+    v_direct boolean;
+    v tgx.tasks;
+BEGIN
+    IF v_problem IS NOT NULL THEN
+        RAISE EXCEPTION 'invalid result for task %: %', i_task_id, v_problem USING ERRCODE = '22023';
+    END IF;
+    IF i_result ? 'execution_timestamp' THEN
+        PERFORM tgx._result_timestamps_check(ARRAY[i_result]);
+    END IF;
+    SELECT a.o_applied, a.o_direct INTO v_applied, v_direct
+      FROM tgx._task_accept(i_keeper_id, ARRAY[i_task_id], ARRAY[i_lease_epoch], ARRAY[i_result],
+                            ARRAY[i_signature], i_now) a;
+    IF v_applied IS NOT NULL AND v_direct THEN
+        RETURN 'succeeded';
+    END IF;
+    SELECT * INTO v FROM tgx.tasks t WHERE t.task_id = i_task_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'task % does not exist', i_task_id USING ERRCODE = 'P0002';
+    ELSIF v_applied IS NULL THEN
+        PERFORM tgx._keeper_must_exist(i_keeper_id);
+        PERFORM tgx._raise_stale_lease(i_task_id, i_keeper_id, i_lease_epoch, v.state, v.keeper_id, v.lease_epoch);
+    END IF;
+    RETURN v.state;
+END
+$$;
+COMMENT ON FUNCTION tgx._submit_result(bigint, bigint, bigint, jsonb, bytea, timestamptz) IS
+    'Internal: the body of tgx.submit_result and tgx.keeper_result (with the performer''s signature, written with '
+    'the result)';
 
 CREATE OR REPLACE FUNCTION tgx.submit_result(
     i_task_id bigint,
@@ -665,31 +717,8 @@ AS $$
 -- Returns: the task's new state: attesting or succeeded.
 -- Raises: 55000 stale lease epoch; P0002 unknown task or keeper; 22023 malformed result.
 -- Tables: see tgx._task_accept.
-DECLARE
-    v_problem text := tgx._result_problem(i_result);
-    v_applied bigint[];
-    v_direct boolean;
-    v tgx.tasks;
 BEGIN
-    IF v_problem IS NOT NULL THEN
-        RAISE EXCEPTION 'invalid result for task %: %', i_task_id, v_problem USING ERRCODE = '22023';
-    END IF;
-    IF i_result ? 'execution_timestamp' THEN
-        PERFORM tgx._result_timestamps_check(ARRAY[i_result]);
-    END IF;
-    SELECT a.o_applied, a.o_direct INTO v_applied, v_direct
-      FROM tgx._task_accept(i_keeper_id, ARRAY[i_task_id], ARRAY[i_lease_epoch], ARRAY[i_result], i_now) a;
-    IF v_applied IS NOT NULL AND v_direct THEN
-        RETURN 'succeeded';
-    END IF;
-    SELECT * INTO v FROM tgx.tasks t WHERE t.task_id = i_task_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'task % does not exist', i_task_id USING ERRCODE = 'P0002';
-    ELSIF v_applied IS NULL THEN
-        PERFORM tgx._keeper_must_exist(i_keeper_id);
-        PERFORM tgx._raise_stale_lease(i_task_id, i_keeper_id, i_lease_epoch, v.state, v.keeper_id, v.lease_epoch);
-    END IF;
-    RETURN v.state;
+    RETURN tgx._submit_result(i_task_id, i_keeper_id, i_lease_epoch, i_result, NULL, i_now);
 END
 $$;
 COMMENT ON FUNCTION tgx.submit_result(bigint, bigint, bigint, jsonb, timestamptz) IS

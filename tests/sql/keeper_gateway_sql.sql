@@ -4,7 +4,7 @@
 -- and their privileges.
 BEGIN;
 \ir queue_fixtures.psql
-SELECT plan(43);
+SELECT plan(45);
 
 SELECT pg_temp.keeper(1) AS k1 \gset
 SELECT pg_temp.keeper(2) AS k2 \gset
@@ -73,11 +73,18 @@ SELECT is(tgx.keeper_ack(:k1, :t1, :e1, pg_temp.t(3))->>'state', 'running', 'ack
 SELECT is((SELECT started_at FROM tgx.tasks WHERE task_id = :t1), pg_temp.t(2), 'the first start is kept');
 
 -- the result, with the performer's signature, and the attesters' view
+SELECT n_tup_upd AS upd0 FROM pg_stat_xact_user_tables WHERE relid = 'tgx.tasks'::regclass \gset
 SELECT is(tgx.keeper_result(:t1, :k1, :e1, ('{"execution_tx_hash": "0x' || repeat('ab', 32) || '", "gas_used": "21000"}')::jsonb,
                             decode(repeat('cd', 65), 'hex'), pg_temp.t(4))::text,
           'attesting', 'the result goes to attestation');
 SELECT is((SELECT encode(tp_signature, 'hex') FROM tgx.tasks WHERE task_id = :t1), repeat('cd', 65),
           'the result signature is kept');
+-- one UPDATE writes the result and the signature (a second one was another row version of the
+-- task, and another event of the task feed for the same result)
+SELECT is((SELECT n_tup_upd - :upd0 FROM pg_stat_xact_user_tables WHERE relid = 'tgx.tasks'::regclass), 1::bigint,
+          'the result and its signature change the task row once');
+SELECT is((SELECT (result->>'gas_used', tp_signature IS NOT NULL, state::text) FROM tgx.tasks WHERE task_id = :t1),
+          ('21000'::text, true, 'attesting'::text), 'in one row version: the result, the signature, the state');
 SELECT throws_ok(format('SELECT tgx.keeper_result(%s, %s, %s, %L, NULL)', :t1, :k1, :e1, '{}'), '55000',
                  format('stale lease epoch %s for task %s', :e1, :t1), 'a second result is refused');
 SELECT is(jsonb_array_length(tgx.keeper_open_attestations(:k2)), 1, 'the other keeper is asked to attest');
