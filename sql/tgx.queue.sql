@@ -302,12 +302,14 @@ BEGIN
                lease_until = i_now + (SELECT s.value::interval FROM tgx.settings s WHERE s.name = 'lease_duration'),
                updated_at = i_now
           FROM c
-         WHERE t.task_id = c.task_id
+         -- "= ANY": by primary key whatever the statistics say (where one keeper holds much of a
+         -- young ledger, the generic plan found a hash join over every task and attempt cheaper)
+         WHERE t.task_id = c.task_id AND t.task_id = ANY (ARRAY(SELECT c.task_id FROM c))
         RETURNING t.*
     ), a AS (
         UPDATE tgx.task_attempts ta SET started_at = i_now
           FROM u
-         WHERE ta.task_id = u.task_id AND ta.attempt = u.attempt
+         WHERE ta.task_id = u.task_id AND ta.attempt = u.attempt AND ta.task_id = ANY (ARRAY(SELECT u.task_id FROM u))
     )
     SELECT u.task_id, j.job_id::numeric, u.keeper_id, u.lease_epoch, u.lease_until, u.attempt,
            u.task_definition_id, j.target_chain_id, j.target_contract_address::text, j.target_function,

@@ -18,27 +18,7 @@ SELECT plan(16);
 LOCK TABLE tgx.jobs, tgx.time_schedules, tgx.tasks, tgx.task_attempts, tgx.users, tgx.keepers,
            tgx.task_settlements IN SHARE UPDATE EXCLUSIVE MODE;
 
--- rows read (index fetches + sequential reads) per table by I_SQL, more than I_MAX of them; not
--- counting tgx.keepers, which dispatch and result read whole by design (the online keepers are
--- scored or asked to attest; a fleet is small)
-CREATE TEMP TABLE reads_before (relid oid, seq_tup_read bigint, idx_tup_fetch bigint);
-CREATE FUNCTION pg_temp.reads_over(i_sql text, i_max integer DEFAULT 20)
-RETURNS TABLE (relname name, reads bigint) LANGUAGE plpgsql AS $$
-BEGIN
-    TRUNCATE reads_before;
-    INSERT INTO reads_before
-        SELECT s.relid, coalesce(s.seq_tup_read, 0), coalesce(s.idx_tup_fetch, 0)
-          FROM pg_stat_xact_user_tables s WHERE s.schemaname = 'tgx';
-    EXECUTE i_sql;
-    RETURN QUERY
-        SELECT d.relname, d.reads
-          FROM (SELECT s.relname, coalesce(s.seq_tup_read, 0) + coalesce(s.idx_tup_fetch, 0)
-                                  - coalesce(b.seq_tup_read, 0) - coalesce(b.idx_tup_fetch, 0) AS reads
-                  FROM pg_stat_xact_user_tables s LEFT JOIN reads_before b ON b.relid = s.relid
-                 WHERE s.schemaname = 'tgx' AND s.relname <> 'keepers') d
-         WHERE d.reads > i_max
-         ORDER BY 1;
-END $$;
+\ir reads_over.psql
 
 -- 400 jobs of the fixture user, each with an interval schedule and a pending task due at t(0);
 -- the keepers; statistics that know the tables' sizes
