@@ -13,7 +13,8 @@
 #                     `build/tgxd migrate --sql-dir TOP --database-url URL` once build/tgxd exists,
 #                     else tests/lib/devload.sh DBNAME
 #   TGX_BENCH_HISTORY finished tasks seeded for part 4 (default 5000000; 0 skips part 4); part 4
-#                     compares with a copy of the database taken before the seeding
+#                     compares with a copy of the database taken before the seeding, each
+#                     cell's rounds in turn with its twin's there, and shows their median
 #   TGX_BENCH_HISTORY_ATTEMPTS  1 (default): seed each one's tgx.task_attempts row too
 #   TGX_BENCH_SECONDS aimed seconds of one measured round (default 3)
 #   TGX_BENCH_CONNS   connection counts (default 1,2,4,8)
@@ -22,7 +23,8 @@
 #                     largest, not the 4th, and one hiccup of a shared machine does not make it)
 #   TGX_BENCH_JOBS    interval jobs created, the largest life-cycle round (default 50000)
 #   TGX_BENCH_PARTS   any of raw,life,history,latency,minimal (default all)
-#   TGX_BENCH_PASSES  passes over the rows of a part, each cell the best of them (default 2)
+#   TGX_BENCH_PASSES  passes over the rows of a part, each cell the best of them (part 4: the
+#                     median of their rounds) (default 2)
 #   PGTEST_EXTRA_OPTS server options (default: max_wal_size=4GB, checkpoint_timeout=30min,
 #                     shared_buffers=1GB)
 set -euo pipefail
@@ -41,9 +43,10 @@ fi
 # shared_buffers 1GB, not the tests' 256MB: each new task version goes into its job's place in
 # tasks_job (job_id, task_id), so with a history the life cycle's rounds, each firing the next
 # few thousand jobs, go through that whole index (195 MB with 5M tasks over the 50000 jobs here,
-# ~2 jobs a leaf page) where without one they touch a few pages.  256MB held too little of it beside the rest (at 4 connections batched, every step was
-# 15-25 % slower with the history at equal WAL).  A part-4 cell still varies by about +-15 %
-# from run to run on a 2-CPU machine, either way.
+# ~2 jobs a leaf page) where without one they touch a few pages.  256MB held too little of it
+# beside the rest (at 4 connections batched, every step was 15-25 % slower with the history at
+# equal WAL).  A single part-4 round still varies by +-15 % and more on a 2-CPU machine; the
+# cells show the median of six, each taken in turn with one of the copy's.
 export PGTEST_EXTRA_OPTS=${PGTEST_EXTRA_OPTS:--c max_wal_size=4GB -c checkpoint_timeout=30min -c shared_buffers=1GB}
 PGTEST_DURABLE=1 pg_test_start
 
