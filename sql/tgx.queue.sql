@@ -259,6 +259,8 @@ SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 SET enable_bitmapscan = off
 SET enable_sort = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 SET jit = off
 SET plan_cache_mode = force_generic_plan
 AS $$
@@ -272,7 +274,10 @@ AS $$
 --   the settings of the hot path (file header): the claim must walk tasks_assigned in its
 --   order and stop at i_limit, not sort every task of the keeper that another index finds.
 --   Only tasks_assigned gives the order (due_at, task_id) for one keeper: the primary key,
---   which gives task_id order, is never walked instead (migration 0014).
+--   which gives task_id order, is never walked instead (migration 0014).  Hash and merge
+--   joins are off too: the claimed tasks and their attempts are probed by primary key.  (Where
+--   one keeper held much of a young ledger, the generic plan found a hash join of the claim to
+--   every task and attempt cheaper: each take read both tables whole.)
 -- Parameters:
 --   i_keeper_id  the keeper
 --   i_limit      at most this many tasks (1..1000)
@@ -302,14 +307,12 @@ BEGIN
                lease_until = i_now + (SELECT s.value::interval FROM tgx.settings s WHERE s.name = 'lease_duration'),
                updated_at = i_now
           FROM c
-         -- "= ANY": by primary key whatever the statistics say (where one keeper holds much of a
-         -- young ledger, the generic plan found a hash join over every task and attempt cheaper)
-         WHERE t.task_id = c.task_id AND t.task_id = ANY (ARRAY(SELECT c.task_id FROM c))
+         WHERE t.task_id = c.task_id
         RETURNING t.*
     ), a AS (
         UPDATE tgx.task_attempts ta SET started_at = i_now
           FROM u
-         WHERE ta.task_id = u.task_id AND ta.attempt = u.attempt AND ta.task_id = ANY (ARRAY(SELECT u.task_id FROM u))
+         WHERE ta.task_id = u.task_id AND ta.attempt = u.attempt
     )
     SELECT u.task_id, j.job_id::numeric, u.keeper_id, u.lease_epoch, u.lease_until, u.attempt,
            u.task_definition_id, j.target_chain_id, j.target_contract_address::text, j.target_function,
