@@ -23,7 +23,8 @@
  *  4. 1 again with millions of finished tasks in the ledger, and the ratio to the same rows on
  *     a copy of the database taken before the seeding (CREATE DATABASE ... TEMPLATE), each cell's
  *     rounds in turn with its twin's on the copy;
- *  5. the wake-up latency of a keeper waiting on NOTIFY: due -> taken, assigned -> taken.
+ *  5. the wake-up latency of a keeper waiting on NOTIFY: due -> taken, assigned -> taken, and
+ *     the p50 and p99 of each hop of the way (a waiter woken, its call returned).
  * It prints one table on stdout (progress on stderr).  It never fails on time: the exit
  * status is 1 only when the database cannot be reached or set up.  A stored function that
  * does not exist yet makes its rows "n/a".
@@ -332,6 +333,15 @@ struct bench_config {
     int passes;      /* TGX_BENCH_PASSES: passes over the rows of a part; a cell shows its best */
 };
 
+/*
+ * The hops of a wake-up sample: the dispatcher wakes (from the driver's fire call returned:
+ * negative when the NOTIFY came first), its dispatch_tasks call, the taker wakes (from the
+ * dispatch call returned, the dispatcher's or the driver's), its keeper_take call.
+ */
+enum bench_hop { HOP_TO_DISPATCHER, HOP_DISPATCH, HOP_TO_TAKER, HOP_TAKE, BENCH_HOPS };
+static const char *const BENCH_HOP_NAMES[BENCH_HOPS] = {"dispatcher woken", "dispatch_tasks", "taker woken",
+                                                        "keeper_take"};
+
 /* One latency row. */
 struct bench_latency {
     bool measured;
@@ -339,6 +349,8 @@ struct bench_latency {
     int lost;        /* not taken within BENCH_LAT_WAIT_MS */
     int timer_wakes; /* takes (or dispatches) that came from the fallback timer, not NOTIFY */
     double p50_ms, p99_ms, max_ms;
+    bool hop_measured[BENCH_HOPS]; /* the row's hops (assigned -> taken: the taker's only) */
+    double hop_p50_ms[BENCH_HOPS], hop_p99_ms[BENCH_HOPS];
     char note[256]; /* why it was not measured */
 };
 
@@ -1789,9 +1801,13 @@ struct bench_lat {
     long keeper_id;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int seq;                     /* sample number the driver waits for */
-    int taken_seq;               /* last sample the taker took and submitted */
-    double taken_at;             /* monotonic instant keeper_take returned the row */
+    int seq;                 /* sample number the driver waits for */
+    int taken_seq;           /* last sample the taker took and submitted */
+    double taken_at;         /* monotonic instant keeper_take returned the row */
+    double woke_at;          /* ... and the taker woke before calling it */
+    int dispatched_seq;      /* last sample the dispatcher assigned */
+    double dispatch_woke_at; /* its wake, and its dispatch_tasks call returned */
+    double dispatched_at;
     bool by_timer;               /* the take came from the fallback timer */
     long timer_dispatches;       /* dispatcher passes with work that came from its timer */
     atomic_bool stop;            /* the taker ends */
@@ -1827,7 +1843,7 @@ static void *bench_lat_taker(void *arg)
     while (!atomic_load(&l->stop)) {
         const char *v[4] = {keeper, "10"};
         bool notified;
-        double at;
+        double woke, at;
         int n;
 
         if (bench_wait_notify(conn, keeper, BENCH_LAT_FALLBACK_MS, &notified) < 0) {
@@ -1837,6 +1853,7 @@ static void *bench_lat_taker(void *arg)
         }
         if (atomic_load(&l->stop))
             break;
+        woke = bench_clock();
         if (bench_exec(conn, "take", NULL, 2, v, &res, err, sizeof err) < 0) {
             bench_lat_fail(l, err);
             break;
@@ -1861,6 +1878,7 @@ static void *bench_lat_taker(void *arg)
             pthread_mutex_lock(&l->mu);
             l->taken_seq = l->seq;
             l->taken_at = at;
+            l->woke_at = woke;
             l->by_timer = !notified;
             pthread_cond_broadcast(&l->cv);
             pthread_mutex_unlock(&l->mu);
@@ -1887,6 +1905,7 @@ static void *bench_lat_dispatcher(void *arg)
     while (!atomic_load(&l->stop_dispatcher)) {
         const char *v[1] = {"100"};
         bool notified;
+        double woke;
         long n;
 
         if (bench_wait_notify(conn, NULL, BENCH_LAT_FALLBACK_MS, &notified) < 0) {
@@ -1894,6 +1913,7 @@ static void *bench_lat_dispatcher(void *arg)
             bench_lat_fail(l, err);
             break;
         }
+        woke = bench_clock();
         do {
             if (bench_exec(conn, "dispatch", NULL, 1, v, &res, err, sizeof err) < 0) {
                 bench_lat_fail(l, err);
@@ -1901,9 +1921,13 @@ static void *bench_lat_dispatcher(void *arg)
             }
             n = bench_result_long(res);
             PQclear(res);
-            if (n > 0 && !notified) {
+            if (n > 0) {
                 pthread_mutex_lock(&l->mu);
-                l->timer_dispatches++;
+                l->dispatched_seq = l->seq;
+                l->dispatch_woke_at = woke;
+                l->dispatched_at = bench_clock();
+                l->timer_dispatches += !notified;
+                pthread_cond_broadcast(&l->cv);
                 pthread_mutex_unlock(&l->mu);
             }
         } while (n >= 100);
@@ -1931,19 +1955,35 @@ static int bench_main_long(struct bench *b, const char *name, int n, const char 
     return 0;
 }
 
+/* Sort the N values of V; their p50 and p99 (the nearest-rank method). */
+static void bench_p50_p99(double *v, int n, double *p50, double *p99)
+{
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+    *p50 = v[(int)ceil(0.50 * n) - 1];
+    *p99 = v[(int)ceil(0.99 * n) - 1];
+}
+
 /*
  * One latency row.  VIA_DISPATCHER: the driver's fire_due_schedules commit makes the task due and
  * a dispatcher thread waiting on tgx_dispatch assigns it; else the driver fires (not timed) and
  * its dispatch_tasks commit makes the task assigned.  From that commit (the driver's call
- * returned) to keeper_take returning the row in the taker waiting on tgx_assigned.
+ * returned) to keeper_take returning the row in the taker waiting on tgx_assigned; and the hops
+ * of the way (enum bench_hop).
  */
 static void bench_latency_row(struct bench *b, struct bench_lat *l, bool via_dispatcher,
                               struct bench_latency *out)
 {
-    double *ms = calloc((size_t)b->cfg.lat_samples, sizeof *ms);
+    size_t cap = (size_t)b->cfg.lat_samples;
+    double *ms = calloc(cap, sizeof *ms), *hop[BENCH_HOPS];
     pthread_t disp;
     int n = 0;
 
+    for (int h = 0; h < BENCH_HOPS; h++) {
+        hop[h] = calloc(cap, sizeof *hop[h]);
+        if (!hop[h])
+            bench_die("out of memory");
+        out->hop_measured[h] = via_dispatcher || h == HOP_TO_TAKER || h == HOP_TAKE;
+    }
     if (!ms)
         bench_die("out of memory");
     if (via_dispatcher && pthread_create(&disp, NULL, bench_lat_dispatcher, l) != 0)
@@ -1982,7 +2022,9 @@ static void bench_latency_row(struct bench *b, struct bench_lat *l, bool via_dis
         }
         deadline = t0 + BENCH_LAT_WAIT_MS / 1000.0;
         pthread_mutex_lock(&l->mu);
-        while (l->taken_seq != i + 1 && !atomic_load(&l->failed) && bench_clock() < deadline) {
+        /* taken, and (the NOTIFY may reach the taker before the reply the dispatcher) assigned */
+        while ((l->taken_seq != i + 1 || (via_dispatcher && l->dispatched_seq != i + 1)) &&
+               !atomic_load(&l->failed) && bench_clock() < deadline) {
             struct timespec ts;
 
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -1993,8 +2035,16 @@ static void bench_latency_row(struct bench *b, struct bench_lat *l, bool via_dis
             }
             pthread_cond_timedwait(&l->cv, &l->mu, &ts);
         }
-        taken = l->taken_seq == i + 1;
+        taken = l->taken_seq == i + 1 && (!via_dispatcher || l->dispatched_seq == i + 1);
         if (taken) {
+            double assigned_at = via_dispatcher ? l->dispatched_at : t0;
+
+            if (via_dispatcher) {
+                hop[HOP_TO_DISPATCHER][n] = (l->dispatch_woke_at - t0) * 1000.0;
+                hop[HOP_DISPATCH][n] = (l->dispatched_at - l->dispatch_woke_at) * 1000.0;
+            }
+            hop[HOP_TO_TAKER][n] = (l->woke_at - assigned_at) * 1000.0;
+            hop[HOP_TAKE][n] = (l->taken_at - l->woke_at) * 1000.0;
             ms[n++] = (l->taken_at - t0) * 1000.0;
             out->timer_wakes += l->by_timer;
         }
@@ -2015,15 +2065,18 @@ static void bench_latency_row(struct bench *b, struct bench_lat *l, bool via_dis
     if (atomic_load(&l->failed))
         bench_log("latency: %s", l->err);
     if (n > 0) {
-        qsort(ms, (size_t)n, sizeof *ms, bench_cmp_double);
         out->measured = true;
         out->samples = n;
-        out->p50_ms = ms[(int)ceil(0.50 * n) - 1];
-        out->p99_ms = ms[(int)ceil(0.99 * n) - 1];
+        bench_p50_p99(ms, n, &out->p50_ms, &out->p99_ms);
         out->max_ms = ms[n - 1];
+        for (int h = 0; h < BENCH_HOPS; h++)
+            if (out->hop_measured[h])
+                bench_p50_p99(hop[h], n, &out->hop_p50_ms[h], &out->hop_p99_ms[h]);
     } else {
         snprintf(out->note, sizeof out->note, "no sample taken");
     }
+    for (int h = 0; h < BENCH_HOPS; h++)
+        free(hop[h]);
     free(ms);
 }
 
@@ -2159,6 +2212,14 @@ static void bench_print_latency_row(const char *label, const struct bench_latenc
     if (l->timer_wakes)
         printf(", %d woken by the %d ms timer, not NOTIFY", l->timer_wakes, BENCH_LAT_FALLBACK_MS);
     printf(")   target p99 < 5 ms: %s\n", l->p99_ms < 5.0 && !l->lost ? "met" : "MISSED");
+    printf("  its hops, p50 / p99 ms:");
+    for (int h = 0, first = 1; h < BENCH_HOPS; h++)
+        if (l->hop_measured[h]) {
+            printf("%s %s %.2f / %.2f", first ? "" : ",", BENCH_HOP_NAMES[h], l->hop_p50_ms[h],
+                   l->hop_p99_ms[h]);
+            first = 0;
+        }
+    printf("\n");
 }
 
 static void bench_print(const struct bench *b)
