@@ -5,7 +5,8 @@
 # on), migrates a database, and runs build/tests/bench/sql_core, which prints one table: life-cycle
 # tasks/s, the raw SKIP LOCKED ceiling, their ratios (with the WAL and the server CPU time each
 # task costs), the same with millions of finished tasks in
-# the ledger, and the NOTIFY wake-up latency.  A benchmark, not a test: it never fails on time;
+# the ledger, and the NOTIFY wake-up latency (with each hop's, and the same hops on a bare
+# one-table queue for reference).  A benchmark, not a test: it never fails on time;
 # the exit status is non-zero only when the cluster, the migration or the program fails.
 #
 # Environment:
