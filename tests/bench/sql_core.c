@@ -380,19 +380,27 @@ struct bench_lat_kind {
     const char *hop_names[BENCH_HOPS];
 };
 static const struct bench_lat_kind BENCH_LAT_LIFE = {
-    "fire_now", "dispatch",     "take",
-    "submit",   "tgx_dispatch", "tgx_assigned",
-    true,       true,           {"dispatcher woken", "dispatch_tasks", "taker woken", "keeper_take"}};
+    .due = "fire_now",
+    .relay = "dispatch",
+    .take = "take",
+    .submit = "submit",
+    .due_channel = "tgx_dispatch",
+    .assigned_channel = "tgx_assigned",
+    .keeper_payload = true,
+    .make_due = true,
+    .hop_names = {"dispatcher woken", "dispatch_tasks", "taker woken", "keeper_take"},
+};
 static const struct bench_lat_kind BENCH_LAT_WAKE = {
-    "wake_due",
-    "wake_relay",
-    "wake_take",
-    NULL,
-    "bench_wake_due",
-    "bench_wake_assigned",
-    false,
-    false,
-    {"relay woken", "relay", "taker woken", "claim-and-delete"}};
+    .due = "wake_due",
+    .relay = "wake_relay",
+    .take = "wake_take",
+    .submit = NULL,
+    .due_channel = "bench_wake_due",
+    .assigned_channel = "bench_wake_assigned",
+    .keeper_payload = false,
+    .make_due = false,
+    .hop_names = {"relay woken", "relay", "taker woken", "claim-and-delete"},
+};
 
 /* One latency row. */
 struct bench_latency {
