@@ -111,7 +111,8 @@ static const char SQL_RAW_COMPLETE_NOTIFY[] = "WITH d AS (DELETE FROM bench_raw 
  * lost work is redone after a crash: include/tgx/role_loop.h); here set for the statement's own
  * transaction, since a bench connection also makes a keeper's calls, which wait for the flush.
  */
-#define BENCH_ROLE_COMMIT " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS role_commit"
+#define BENCH_ROLE_COMMIT_REL "(SELECT set_config('synchronous_commit', 'off', true)) AS role_commit"
+#define BENCH_ROLE_COMMIT     " FROM " BENCH_ROLE_COMMIT_REL
 static const char SQL_FIRE[] =
     "SELECT tgx.fire_due_schedules($1::integer, $2::timestamptz)" BENCH_ROLE_COMMIT;
 static const char SQL_FIRE_NOW[] = "SELECT tgx.fire_due_schedules($1::integer)" BENCH_ROLE_COMMIT;
@@ -143,7 +144,7 @@ static const char SQL_WAKE_RELAY[] =
     " SELECT id FROM bench_wake WHERE NOT assigned ORDER BY id LIMIT $1::integer FOR UPDATE SKIP LOCKED))"
     " RETURNING id), n AS (SELECT count(*) AS n FROM u)"
     " SELECT n.n, CASE WHEN n.n > 0 THEN pg_notify('bench_wake_assigned', '') END"
-    " FROM n, (SELECT set_config('synchronous_commit', 'off', true)) AS role_commit";
+    " FROM n, " BENCH_ROLE_COMMIT_REL;
 static const char SQL_WAKE_TAKE[] =
     "DELETE FROM bench_wake WHERE id = ANY (ARRAY("
     " SELECT id FROM bench_wake WHERE assigned AND $1::bigint IS NOT NULL ORDER BY id LIMIT $2::integer"
