@@ -2110,7 +2110,7 @@ static void bench_latency_row(struct bench *b, struct bench_lat *l, bool via_dis
         }
         deadline = t0 + BENCH_LAT_WAIT_MS / 1000.0;
         pthread_mutex_lock(&l->mu);
-        /* taken, and (the NOTIFY may reach the taker before the reply the dispatcher) assigned */
+        /* taken, and recorded by the dispatcher (its NOTIFY may reach the taker before its reply) */
         while ((l->taken_seq != i + 1 || (via_dispatcher && l->dispatched_seq != i + 1)) &&
                !atomic_load(&l->failed) && bench_clock() < deadline) {
             struct timespec ts;
@@ -2195,26 +2195,29 @@ static void bench_latency_kind(struct bench *b, const struct bench_lat_kind *kin
     pthread_mutex_destroy(&l.mu);
 }
 
+/* Why the two rows DUE and ASSIGNED of a kind were not measured. */
+static void bench_latency_note(struct bench_latency *due, struct bench_latency *assigned, const char *why)
+{
+    snprintf(due->note, sizeof due->note, "%s", why);
+    snprintf(assigned->note, sizeof assigned->note, "%s", why);
+}
+
 static void bench_latency(struct bench *b)
 {
     long keeper = b->keepers[0];
 
     bench_log("wake-up latency, %d samples per row", b->cfg.lat_samples);
-    if (!b->life_ok || !(b->have & HAVE_SUBMIT)) {
-        snprintf(b->lat_due.note, sizeof b->lat_due.note, "%s",
-                 b->life_ok ? "submit_result missing" : b->life_note);
-        snprintf(b->lat_assigned.note, sizeof b->lat_assigned.note, "%s", b->lat_due.note);
-    } else if (bench_use_keepers(b, &keeper, 1) < 0 || bench_settle(b, true) < 0) {
-        snprintf(b->lat_due.note, sizeof b->lat_due.note, "setup failed");
-        snprintf(b->lat_assigned.note, sizeof b->lat_assigned.note, "setup failed");
-    } else {
+    if (!b->life_ok || !(b->have & HAVE_SUBMIT))
+        bench_latency_note(&b->lat_due, &b->lat_assigned,
+                           b->life_ok ? "submit_result missing" : b->life_note);
+    else if (bench_use_keepers(b, &keeper, 1) < 0 || bench_settle(b, true) < 0)
+        bench_latency_note(&b->lat_due, &b->lat_assigned, "setup failed");
+    else
         bench_latency_kind(b, &BENCH_LAT_LIFE, keeper, &b->lat_due, &b->lat_assigned);
-    }
     /* the reference, from the same state: its own table, after a checkpoint */
     bench_log("wake-up latency of the one-table reference");
     if (bench_settle(b, true) < 0) {
-        snprintf(b->wake_due.note, sizeof b->wake_due.note, "setup failed");
-        snprintf(b->wake_assigned.note, sizeof b->wake_assigned.note, "setup failed");
+        bench_latency_note(&b->wake_due, &b->wake_assigned, "setup failed");
         return;
     }
     bench_latency_kind(b, &BENCH_LAT_WAKE, 0, &b->wake_due, &b->wake_assigned);
@@ -2420,10 +2423,8 @@ int main(int argc, char **argv)
             b.rate[r][ci] = b.wal[r][ci] = b.cpu[r][ci] = NAN;
     bench_config_load(&b.cfg, argc, argv);
     srand((unsigned)time(NULL));
-    snprintf(b.lat_due.note, sizeof b.lat_due.note, "not run: TGX_BENCH_PARTS");
-    snprintf(b.lat_assigned.note, sizeof b.lat_assigned.note, "not run: TGX_BENCH_PARTS");
-    snprintf(b.wake_due.note, sizeof b.wake_due.note, "not run: TGX_BENCH_PARTS");
-    snprintf(b.wake_assigned.note, sizeof b.wake_assigned.note, "not run: TGX_BENCH_PARTS");
+    bench_latency_note(&b.lat_due, &b.lat_assigned, "not run: TGX_BENCH_PARTS");
+    bench_latency_note(&b.wake_due, &b.wake_assigned, "not run: TGX_BENCH_PARTS");
 
     b.main = bench_connect(b.cfg.url);
     if (bench_exec(b.main, NULL, SQL_SETTINGS, 0, NULL, &res, err, sizeof err) < 0)
